@@ -1,0 +1,148 @@
+//! `apply`: N iterations in parallel, the caller taking part.
+//!
+//! Iterations are handed out in chunks from one atomic counter, so tiny bodies do not pay an
+//! atomic each. Helpers are plain jobs on a root queue; one that starts after all chunks are
+//! taken finds nothing to do and never touches the caller's closure (which lives on the
+//! caller's stack and is dereferenced only for a chunk that was claimed before completion).
+
+use crate::pool::pool;
+use crate::queue::{Flavor, Queue, QueueInner};
+use crate::task;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, Thread};
+
+struct Shared {
+    next: AtomicUsize,
+    done: AtomicUsize,
+    n: usize,
+    chunk: usize,
+    body: *const (dyn Fn(usize) + Sync + 'static),
+    waiter: Thread,
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    panicked: AtomicBool,
+}
+
+// SAFETY: `body` is Sync and only dereferenced while the caller waits (see module docs).
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn work(&self) {
+        loop {
+            let start = self.next.fetch_add(self.chunk, Ordering::Relaxed);
+            if start >= self.n {
+                return;
+            }
+            let end = (start + self.chunk).min(self.n);
+            // SAFETY: a chunk was claimed, so the caller is still waiting for it.
+            let body = unsafe { &*self.body };
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                for i in start..end {
+                    body(i);
+                }
+            }));
+            if let Err(p) = r {
+                self.panicked.store(true, Ordering::Relaxed);
+                self.panic.lock().unwrap().get_or_insert(p);
+            }
+            let finished = end - start;
+            if self.done.fetch_add(finished, Ordering::AcqRel) + finished == self.n {
+                self.waiter.unpark();
+            }
+        }
+    }
+}
+
+/// The root queue `apply` runs on for `queue` (None = the caller's QoS, default).
+fn root_for(queue: Option<&QueueInner>) -> &'static QueueInner {
+    let mut q = match queue {
+        Some(q) => q as *const QueueInner,
+        None => return crate::queue::root(2),
+    };
+    loop {
+        // SAFETY: queues keep their targets alive.
+        let r = unsafe { &*q };
+        match r.flavor() {
+            Flavor::Root => {
+                // SAFETY: roots are 'static.
+                return unsafe { &*q };
+            }
+            Flavor::MainRoot => return crate::queue::root(2),
+            _ => q = r.target() as *const QueueInner,
+        }
+    }
+}
+
+pub(crate) fn apply_raw(n: usize, queue: Option<&QueueInner>, body: &(dyn Fn(usize) + Sync)) {
+    if n == 0 {
+        return;
+    }
+    if let Some(q) = queue {
+        if q.flavor() == Flavor::Serial || (q.flavor() == Flavor::Concurrent && !q.is_wide()) {
+            // A serial queue runs the iterations one after another, as a sync on it.
+            let mut run = || (0..n).for_each(body);
+            if crate::queue::sync_raw(q, false, &mut run).is_err() {
+                // Already running on it: run inline, as libdispatch does.
+                (0..n).for_each(body);
+            }
+            return;
+        }
+    }
+    let threads = pool().ncpu().max(1);
+    if n == 1 || threads == 1 {
+        (0..n).for_each(body);
+        return;
+    }
+    let chunk = (n / (threads * 4)).max(1);
+    // SAFETY: lifetime erased; see the module docs for why the reference never dangles.
+    let body_static: *const (dyn Fn(usize) + Sync + 'static) =
+        unsafe { std::mem::transmute(body as *const (dyn Fn(usize) + Sync + '_)) };
+    let shared = Arc::new(Shared {
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        n,
+        chunk,
+        body: body_static,
+        waiter: thread::current(),
+        panic: Mutex::new(None),
+        panicked: AtomicBool::new(false),
+    });
+    let root = root_for(queue);
+    let helpers = (threads - 1).min(n.div_ceil(chunk) - 1);
+    for _ in 0..helpers {
+        let s = shared.clone();
+        // SAFETY: a fresh item.
+        unsafe { root.enqueue(task::boxed(move || s.work(), 0)) };
+    }
+    crate::queue::with_frame(root, || shared.work());
+    if shared.done.load(Ordering::Acquire) != n {
+        crate::pool::blocking(|| {
+            while shared.done.load(Ordering::Acquire) != n {
+                thread::park();
+            }
+        });
+    }
+    if shared.panicked.load(Ordering::Relaxed) {
+        if let Some(p) = shared.panic.lock().unwrap().take() {
+            resume_unwind(p);
+        }
+    }
+}
+
+/// Runs `body(i)` for `i` in `0..n`, in parallel on `queue`'s threads (`None`: the default
+/// global queue), the caller taking part; returns when all have run. On a serial queue the
+/// iterations run one after another.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// let sum = AtomicUsize::new(0);
+/// rgcd::apply(1000, None, |i| { sum.fetch_add(i, Ordering::Relaxed); });
+/// assert_eq!(sum.load(Ordering::Relaxed), 999 * 1000 / 2);
+/// ```
+pub fn apply<F: Fn(usize) + Sync>(n: usize, queue: Option<&Queue>, body: F) {
+    apply_raw(n, queue.map(|q| &*q.inner), &body)
+}

@@ -1,0 +1,198 @@
+//! The generic object API: works on any rgcd handle.
+
+use super::{header, pointer, queue_ref, rgcd_function_t, rgcd_object_t, status};
+use crate::error::{Error, ErrorKind};
+use crate::group::GroupInner;
+use crate::object::Kind;
+use crate::queue::QueueInner;
+use crate::semaphore::SemaphoreInner;
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+
+fn not_supported(what: &'static str) -> Error {
+    Error::new(ErrorKind::NotSupported, what)
+}
+
+/// Adds a reference to `object` (any rgcd handle).
+///
+/// Global queues and the main queue are not reference counted: retaining them does nothing.
+/// Returns 0, or `RGCD_EINVAL` for NULL, `RGCD_ETYPE` for something that is not an rgcd object.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
+    status(|| {
+        // SAFETY: the caller passes a handle it owns a reference to.
+        let (h, kind) = unsafe { header(object, "object")? };
+        // SAFETY: handles are `Arc` data pointers of the type their tag names.
+        unsafe {
+            match kind {
+                Kind::Queue => {
+                    let q = &*(object as *const QueueInner);
+                    if !q.is_global() {
+                        Arc::increment_strong_count(q);
+                    }
+                }
+                Kind::Group => Arc::increment_strong_count(object as *const GroupInner),
+                Kind::Semaphore => Arc::increment_strong_count(object as *const SemaphoreInner),
+            }
+        }
+        let _ = h;
+        Ok(0)
+    })
+}
+
+/// Drops a reference to `object`. After the last one the object is destroyed and its
+/// finalizer (if any) runs asynchronously on its target queue with its context.
+///
+/// Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
+/// `RGCD_ETYPE` for something that is not a live rgcd object. Releasing a queue that still has
+/// work pending is fine: the work keeps the queue alive until it has run.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
+    status(|| {
+        // SAFETY: as in `rgcd_retain`.
+        let (_, kind) = unsafe { header(object, "object")? };
+        // SAFETY: the caller gives up the reference it owns.
+        unsafe {
+            match kind {
+                Kind::Queue => {
+                    let q = &*(object as *const QueueInner);
+                    if !q.is_global() {
+                        Arc::decrement_strong_count(q);
+                    }
+                }
+                Kind::Group => Arc::decrement_strong_count(object as *const GroupInner),
+                Kind::Semaphore => Arc::decrement_strong_count(object as *const SemaphoreInner),
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// Suspends a queue: no new work item starts until a matching `rgcd_resume`. Nests.
+///
+/// The item running now (if any) finishes. Returns 0, `RGCD_ENOTSUP` for global queues,
+/// groups and semaphores, `RGCD_EINVAL`/`RGCD_ETYPE` for bad handles.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_suspend(object: rgcd_object_t) -> c_int {
+    status(|| {
+        // SAFETY: as in `rgcd_retain`.
+        match unsafe { header(object, "object")? }.1 {
+            Kind::Queue => unsafe { queue_ref(object, "object")? }.suspend().map(|_| 0),
+            _ => Err(not_supported("only queues can be suspended")),
+        }
+    })
+}
+
+/// Undoes one `rgcd_suspend`. Resuming an inactive object that is not suspended activates it
+/// (as libdispatch does). Returns 0, or `RGCD_ESTATE` when the object is not suspended
+/// (over-resume), `RGCD_ENOTSUP` for global queues, groups and semaphores.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_resume(object: rgcd_object_t) -> c_int {
+    status(|| {
+        // SAFETY: as in `rgcd_retain`.
+        match unsafe { header(object, "object")? }.1 {
+            Kind::Queue => unsafe { queue_ref(object, "object")? }.resume().map(|_| 0),
+            _ => Err(not_supported("only queues can be resumed")),
+        }
+    })
+}
+
+/// Activates an object created inactive (`RGCD_QUEUE_INACTIVE`); work queued meanwhile then
+/// runs. Activating an active object does nothing and returns 0. `RGCD_ENOTSUP` for groups
+/// and semaphores.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_activate(object: rgcd_object_t) -> c_int {
+    status(|| {
+        // SAFETY: as in `rgcd_retain`.
+        match unsafe { header(object, "object")? }.1 {
+            Kind::Queue => unsafe { queue_ref(object, "object")? }.activate().map(|_| 0),
+            _ => Err(not_supported("only queues can be activated")),
+        }
+    })
+}
+
+/// Sets the application context of `object` (passed to its finalizer). Global queues refuse
+/// (`RGCD_ENOTSUP`).
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_set_context(object: rgcd_object_t, context: *mut c_void) -> c_int {
+    status(|| {
+        // SAFETY: as in `rgcd_retain`.
+        unsafe {
+            match header(object, "object")?.1 {
+                Kind::Queue => {
+                    let q = &*(object as *const QueueInner);
+                    if q.is_global() {
+                        return Err(not_supported("global queues have no settable context"));
+                    }
+                    q.set_context(context)
+                }
+                Kind::Group => (*(object as *const GroupInner)).extras.set_context(context),
+                Kind::Semaphore => (*(object as *const SemaphoreInner)).extras.set_context(context),
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// The application context of `object` (NULL if none was set, or on error: then
+/// `rgcd_last_error()` says why).
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_get_context(object: rgcd_object_t) -> *mut c_void {
+    pointer(|| {
+        // SAFETY: as in `rgcd_retain`.
+        unsafe {
+            Ok(match header(object, "object")?.1 {
+                Kind::Queue => (*(object as *const QueueInner)).context(),
+                Kind::Group => (*(object as *const GroupInner)).extras.context(),
+                Kind::Semaphore => (*(object as *const SemaphoreInner)).extras.context(),
+            })
+        }
+    })
+}
+
+/// Sets the finalizer of `object`: called once, asynchronously, with the object's context,
+/// after its last reference is released — on the object's target queue (queues) or the
+/// default global queue (groups, semaphores). NULL removes it. Global queues refuse.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_set_finalizer_f(object: rgcd_object_t, finalizer: rgcd_function_t) -> c_int {
+    status(|| {
+        // SAFETY: as in `rgcd_retain`.
+        unsafe {
+            match header(object, "object")?.1 {
+                Kind::Queue => {
+                    let q = &*(object as *const QueueInner);
+                    if q.is_global() {
+                        return Err(not_supported("global queues are never finalized"));
+                    }
+                    q.set_finalizer(finalizer)
+                }
+                Kind::Group => (*(object as *const GroupInner)).extras.set_finalizer(finalizer),
+                Kind::Semaphore => (*(object as *const SemaphoreInner)).extras.set_finalizer(finalizer),
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// Sets the target queue of `object` (a queue): its work then runs as part of `target`.
+/// NULL means the default global queue. Takes effect at once when the queue is inactive or
+/// idle, else after the work queued before this call (as a barrier).
+///
+/// `RGCD_EINVAL` when the change would make a cycle, `RGCD_ENOTSUP` for global queues.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_set_target_queue(object: rgcd_object_t, target: super::rgcd_queue_t) -> c_int {
+    status(|| {
+        // SAFETY: handles from the caller.
+        let q = unsafe { queue_ref(object, "object")? };
+        let t: &QueueInner = if target.is_null() {
+            crate::queue::root(2)
+        } else {
+            // SAFETY: as above.
+            unsafe { queue_ref(target as *const c_void, "target")? }
+        };
+        // SAFETY: `q` is an Arc data pointer; borrow it as an Arc without taking ownership.
+        let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(q as *const QueueInner) });
+        arc.set_target(t).map(|_| 0)
+    })
+}
+

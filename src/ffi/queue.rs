@@ -1,0 +1,354 @@
+//! Queues and the work submitted to them.
+
+use super::{function, invalid, pointer, queue_ref, rgcd_apply_function_t, rgcd_function_t, status, rgcd_time_t};
+use crate::error::{Error, ErrorKind};
+use crate::queue::{self as q, Qos, QueueInner};
+use crate::task::{self, SendPtr, BARRIER};
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::sync::atomic::AtomicIsize;
+use std::sync::Arc;
+
+/// An opaque queue object.
+pub struct rgcd_queue_s {
+    _private: [u8; 0],
+}
+
+/// A queue handle.
+pub type rgcd_queue_t = *mut rgcd_queue_s;
+
+/// Queue attributes: `RGCD_QUEUE_SERIAL` or `RGCD_QUEUE_CONCURRENT`, optionally
+/// `| RGCD_QUEUE_INACTIVE`, optionally `| (qos << RGCD_QUEUE_QOS_SHIFT)`.
+pub type rgcd_queue_attr_t = u32;
+
+/// A quality-of-service class (libdispatch's values).
+pub type rgcd_qos_class_t = u32;
+
+/// A `once` predicate: zero-initialised; `~0` once the function has run.
+pub type rgcd_once_t = isize;
+
+/// Items run one at a time, in FIFO order.
+pub const RGCD_QUEUE_SERIAL: rgcd_queue_attr_t = 0;
+/// Items run in parallel; barriers run alone.
+pub const RGCD_QUEUE_CONCURRENT: rgcd_queue_attr_t = 1;
+/// The queue starts inactive: nothing runs until `rgcd_activate`.
+pub const RGCD_QUEUE_INACTIVE: rgcd_queue_attr_t = 2;
+/// Shift of the QoS class inside a `rgcd_queue_attr_t`.
+pub const RGCD_QUEUE_QOS_SHIFT: u32 = 8;
+
+/// User-interactive QoS class.
+pub const RGCD_QOS_USER_INTERACTIVE: rgcd_qos_class_t = 0x21;
+/// User-initiated QoS class.
+pub const RGCD_QOS_USER_INITIATED: rgcd_qos_class_t = 0x19;
+/// Default QoS class.
+pub const RGCD_QOS_DEFAULT: rgcd_qos_class_t = 0x15;
+/// Utility QoS class.
+pub const RGCD_QOS_UTILITY: rgcd_qos_class_t = 0x11;
+/// Background QoS class.
+pub const RGCD_QOS_BACKGROUND: rgcd_qos_class_t = 0x09;
+/// Maintenance QoS class.
+pub const RGCD_QOS_MAINTENANCE: rgcd_qos_class_t = 0x05;
+/// No QoS class (treated as default).
+pub const RGCD_QOS_UNSPECIFIED: rgcd_qos_class_t = 0x00;
+
+/// Legacy priority: the user-initiated global queue.
+pub const RGCD_QUEUE_PRIORITY_HIGH: isize = 2;
+/// Legacy priority: the default global queue.
+pub const RGCD_QUEUE_PRIORITY_DEFAULT: isize = 0;
+/// Legacy priority: the utility global queue.
+pub const RGCD_QUEUE_PRIORITY_LOW: isize = -2;
+/// Legacy priority: the background global queue.
+pub const RGCD_QUEUE_PRIORITY_BACKGROUND: isize = -32768;
+
+const ATTR_KNOWN: u32 = RGCD_QUEUE_CONCURRENT | RGCD_QUEUE_INACTIVE | (0xff << RGCD_QUEUE_QOS_SHIFT);
+
+fn as_handle(q: &QueueInner) -> rgcd_queue_t {
+    q as *const QueueInner as rgcd_queue_t
+}
+
+unsafe fn create(label: *const c_char, attr: rgcd_queue_attr_t, target: Option<&QueueInner>) -> Result<rgcd_queue_t, Error> {
+    if attr & !ATTR_KNOWN != 0 {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("unknown queue attribute bits {:#x}", attr & !ATTR_KNOWN)));
+    }
+    let qos_raw = (attr >> RGCD_QUEUE_QOS_SHIFT) & 0xff;
+    let qos = match qos_raw {
+        0 => Qos::Default,
+        v => match Qos::from_raw(v as i64) {
+            Some(q) if q as u32 == v => q,
+            _ => return Err(Error::new(ErrorKind::InvalidArgument, format!("unknown QoS class {v:#x} in queue attributes"))),
+        },
+    };
+    let label = if label.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: the caller passes a NUL-terminated string.
+        unsafe { CStr::from_ptr(label) }.to_bytes()
+    };
+    let q = QueueInner::create(label, attr & RGCD_QUEUE_CONCURRENT != 0, attr & RGCD_QUEUE_INACTIVE != 0, qos, target)?;
+    Ok(Arc::into_raw(q) as rgcd_queue_t)
+}
+
+/// Creates a queue (+1 reference; release it with `rgcd_release`).
+///
+/// `label` is copied (NULL: no label). `attr`: see `rgcd_queue_attr_t`; a QoS class in it picks
+/// the global queue the new queue targets. Returns NULL with `RGCD_EINVAL` for unknown bits.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_queue_create(label: *const c_char, attr: rgcd_queue_attr_t) -> rgcd_queue_t {
+    // SAFETY: per the contract.
+    pointer(|| unsafe { create(label, attr, None) })
+}
+
+/// Creates a queue targeting `target` (NULL: the global queue of the QoS in `attr`).
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_queue_create_with_target(label: *const c_char, attr: rgcd_queue_attr_t, target: rgcd_queue_t) -> rgcd_queue_t {
+    pointer(|| {
+        let t = if target.is_null() {
+            None
+        } else {
+            // SAFETY: a handle from the caller.
+            Some(unsafe { queue_ref(target as *const c_void, "target")? })
+        };
+        // SAFETY: per the contract.
+        unsafe { create(label, attr, t) }
+    })
+}
+
+/// The global concurrent queue for a QoS class (`RGCD_QOS_*`) or a legacy priority
+/// (`RGCD_QUEUE_PRIORITY_*`). Borrowed: never released. `flags` must be 0. NULL with
+/// `RGCD_EINVAL` for an unknown identifier or non-zero flags.
+#[no_mangle]
+pub extern "C" fn rgcd_get_global_queue(identifier: isize, flags: usize) -> rgcd_queue_t {
+    pointer(|| {
+        if flags != 0 {
+            return Err(invalid("flags must be 0"));
+        }
+        let qos = Qos::from_raw(identifier as i64)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("unknown QoS class or priority {identifier}")))?;
+        Ok(as_handle(q::root(match qos {
+            Qos::UserInteractive => 0,
+            Qos::UserInitiated => 1,
+            Qos::Default | Qos::Unspecified => 2,
+            Qos::Utility => 3,
+            Qos::Background => 4,
+            Qos::Maintenance => 5,
+        })))
+    })
+}
+
+/// The main queue: serial, drained on the main thread by `rgcd_main()`. Borrowed.
+#[no_mangle]
+pub extern "C" fn rgcd_get_main_queue() -> rgcd_queue_t {
+    as_handle(q::main_queue())
+}
+
+/// The label of `queue` ("" if it has none), valid while the queue lives. NULL asks for the
+/// label of the queue running the caller ("" outside any queue).
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_queue_get_label(queue: rgcd_queue_t) -> *const c_char {
+    pointer(|| {
+        if queue.is_null() {
+            return Ok(q::current_label().as_ptr() as *mut c_char);
+        }
+        // SAFETY: a handle from the caller.
+        Ok(unsafe { queue_ref(queue as *const c_void, "queue")? }.label().as_ptr() as *mut c_char)
+    })
+}
+
+/// The QoS class `queue` was created with; `*relative_priority` (if not NULL) is set to 0.
+/// Returns `RGCD_QOS_UNSPECIFIED` for a bad handle.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_queue_get_qos_class(queue: rgcd_queue_t, relative_priority: *mut c_int) -> rgcd_qos_class_t {
+    let r = status(|| {
+        // SAFETY: a handle from the caller.
+        let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
+        if !relative_priority.is_null() {
+            // SAFETY: the caller passes a writable int or NULL.
+            unsafe { *relative_priority = 0 };
+        }
+        Ok(q.qos() as c_int)
+    });
+    if r < 0 {
+        0
+    } else {
+        r as rgcd_qos_class_t
+    }
+}
+
+unsafe fn submit(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t, flags: usize) -> c_int {
+    status(|| {
+        // SAFETY: a handle from the caller.
+        let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
+        let f = function(work, "work function")?;
+        if q.flavor() == q::Flavor::MainRoot {
+            return Err(invalid("invalid queue"));
+        }
+        // SAFETY: a fresh item.
+        unsafe { q.enqueue(task::c_task(f, context, flags)) };
+        Ok(0)
+    })
+}
+
+/// Submits `work(context)` to run asynchronously on `queue`; returns at once.
+///
+/// On success `work` runs exactly once; on failure (`RGCD_EINVAL` for a NULL queue or
+/// function, `RGCD_ETYPE` for a handle that is not a queue) it never runs and the caller keeps
+/// `context`. The queue is retained until the work has run.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_async_f(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+    // SAFETY: per the contract.
+    unsafe { submit(queue, context, work, 0) }
+}
+
+/// Like `rgcd_async_f`, as a barrier: on a concurrent queue it waits for the work submitted
+/// before it, runs alone, and then later work proceeds. On a serial or global queue it is a
+/// plain async.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_barrier_async_f(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+    // SAFETY: per the contract.
+    unsafe { submit(queue, context, work, BARRIER) }
+}
+
+unsafe fn sync(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t, barrier: bool) -> c_int {
+    status(|| {
+        // SAFETY: a handle from the caller.
+        let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
+        let f = function(work, "work function")?;
+        let ctx = SendPtr(context);
+        let mut run = || {
+            let c = ctx;
+            // SAFETY: the caller's function and context.
+            unsafe { f(c.0) }
+        };
+        q::sync_raw(q, barrier, &mut run).map(|_| 0)
+    })
+}
+
+/// Runs `work(context)` on `queue` and returns after it ran — on the calling thread whenever
+/// the queue is free (the usual case), else after the work queued before it.
+///
+/// `RGCD_EDEADLK` (work not run) when the caller is already running on `queue` (directly or
+/// through a queue that targets it) and `queue` is serial; `RGCD_EINVAL`/`RGCD_ETYPE` for bad
+/// handles or a NULL function.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_sync_f(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+    // SAFETY: per the contract.
+    unsafe { sync(queue, context, work, false) }
+}
+
+/// Like `rgcd_sync_f`, as a barrier (alone on a concurrent queue). Deadlock detection also
+/// covers a concurrent queue the caller is running on.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_barrier_sync_f(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+    // SAFETY: per the contract.
+    unsafe { sync(queue, context, work, true) }
+}
+
+/// Submits `work(context)` to `queue` at time `when` (`rgcd_time`/`rgcd_walltime`).
+/// `RGCD_TIME_FOREVER` never runs it (returns 0; the caller keeps `context`). Errors as for
+/// `rgcd_async_f`.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_after_f(when: rgcd_time_t, queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+    status(|| {
+        // SAFETY: a handle from the caller.
+        let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
+        let f = function(work, "work function")?;
+        // SAFETY: `q` is an Arc data pointer the caller holds; take one more reference.
+        let arc = unsafe {
+            Arc::increment_strong_count(q as *const QueueInner);
+            Arc::from_raw(q as *const QueueInner)
+        };
+        crate::after::schedule(crate::Time::from_raw(when), arc, task::c_task(f, context, 0));
+        Ok(0)
+    })
+}
+
+/// Calls `work(context, i)` for every `i` in `0..iterations`, in parallel, the calling thread
+/// taking part, and returns when all calls have returned. `queue` NULL (`DISPATCH_APPLY_AUTO`)
+/// or a concurrent queue: parallel on the pool; a serial queue: one after another on it.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_apply_f(iterations: libc::size_t, queue: rgcd_queue_t, context: *mut c_void, work: rgcd_apply_function_t) -> c_int {
+    status(|| {
+        let f = work.ok_or_else(|| invalid("work function is NULL"))?;
+        let q = if queue.is_null() {
+            None
+        } else {
+            // SAFETY: a handle from the caller.
+            Some(unsafe { queue_ref(queue as *const c_void, "queue")? })
+        };
+        let ctx = SendPtr(context);
+        let body = move |i: usize| {
+            let c = ctx;
+            // SAFETY: the caller's function and context, callable from any thread.
+            unsafe { f(c.0, i) }
+        };
+        crate::apply::apply_raw(iterations, q, &body);
+        Ok(0)
+    })
+}
+
+/// Runs `function(context)` once for `*predicate` (zero-initialised, static or global);
+/// concurrent callers return only after it finished. Afterwards `*predicate == ~0`.
+/// `RGCD_EINVAL` for a NULL predicate or function.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_once_f(predicate: *mut rgcd_once_t, context: *mut c_void, function: rgcd_function_t) -> c_int {
+    status(|| {
+        if predicate.is_null() {
+            return Err(invalid("predicate is NULL"));
+        }
+        let f = super::function(function, "function")?;
+        // SAFETY: the caller's predicate, aligned and used only through rgcd_once_f.
+        let pred = unsafe { AtomicIsize::from_ptr(predicate) };
+        // SAFETY: the caller's function and context.
+        crate::once::once_raw(pred, || unsafe { f(context) });
+        Ok(0)
+    })
+}
+
+/// Attaches `context` to `queue` under `key` (compared by address). A previous value's
+/// destructor runs (asynchronously, on the default global queue); NULL `context` removes the
+/// key. The destructor also runs when the queue is destroyed.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_queue_set_specific(queue: rgcd_queue_t, key: *const c_void, context: *mut c_void, destructor: rgcd_function_t) -> c_int {
+    status(|| {
+        // SAFETY: a handle from the caller.
+        let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
+        if key.is_null() {
+            return Err(invalid("key is NULL"));
+        }
+        q.set_specific(key as usize, context, destructor);
+        Ok(0)
+    })
+}
+
+/// The value `queue` holds under `key` (NULL if none, or on error).
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_queue_get_specific(queue: rgcd_queue_t, key: *const c_void) -> *mut c_void {
+    pointer(|| {
+        // SAFETY: a handle from the caller.
+        let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
+        Ok(q.get_specific(key as usize).unwrap_or(std::ptr::null_mut()))
+    })
+}
+
+/// The value under `key` for the queue running the caller, looked up on that queue and then
+/// along its target chain (NULL if none). Works inside an inline `rgcd_sync_f` too.
+#[no_mangle]
+pub extern "C" fn rgcd_get_specific(key: *const c_void) -> *mut c_void {
+    pointer(|| Ok(q::current_specific(key as usize)))
+}
+
+/// Parks the main thread and runs the main queue's work on it, forever (`dispatch_main`).
+/// End the program with `exit()` from some work item. Returns only on misuse: `RGCD_EINVAL`
+/// when called off the main thread, `RGCD_ESTATE` when called twice.
+#[no_mangle]
+pub extern "C" fn rgcd_main() -> c_int {
+    status(|| match q::main() {
+        Ok(never) => match never {},
+        Err(e) => Err(e),
+    })
+}
+
+/// The number of worker threads alive now (for tests and diagnostics).
+#[no_mangle]
+pub extern "C" fn rgcd_pool_thread_count() -> libc::size_t {
+    crate::pool::thread_count()
+}

@@ -1,0 +1,238 @@
+//! Groups: a count of outstanding work, with waiters and notifications at zero.
+//!
+//! `state` holds the count times two plus a flag (bit 0) meaning "someone is waiting or a
+//! notification is registered". `enter` is one `fetch_add`; `leave` one CAS; only a leave that
+//! brings the count to zero with the flag set takes the mutex.
+
+use crate::error::{Error, ErrorKind};
+use crate::object::{Kind, ObjExtras, ObjHeader};
+use crate::queue::{Queue, QueueInner};
+use crate::task::{self, TaskHeader};
+use crate::time::Time;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+const WAITERS: u64 = 1;
+const ONE: u64 = 2;
+
+struct Notify {
+    queue: Arc<QueueInner>,
+    task: task::SendPtr,
+}
+
+#[derive(Default)]
+struct Slow {
+    generation: u64,
+    notify: Vec<Notify>,
+}
+
+#[repr(C)]
+pub(crate) struct GroupInner {
+    pub(crate) obj: ObjHeader,
+    pub(crate) extras: ObjExtras,
+    state: AtomicU64,
+    slow: Mutex<Slow>,
+    cv: Condvar,
+}
+
+impl GroupInner {
+    pub(crate) fn new() -> Arc<GroupInner> {
+        Arc::new(GroupInner {
+            obj: ObjHeader::new(Kind::Group, 0),
+            extras: ObjExtras::default(),
+            state: AtomicU64::new(0),
+            slow: Mutex::new(Slow::default()),
+            cv: Condvar::new(),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn enter(&self) {
+        self.state.fetch_add(ONE, Ordering::AcqRel);
+    }
+
+    #[inline]
+    pub(crate) fn leave(&self) -> Result<(), Error> {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s < ONE {
+                return Err(Error::new(
+                    ErrorKind::State,
+                    "group leave without a matching enter (unbalanced leave)",
+                ));
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s - ONE, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(cur) => s = cur,
+            }
+        }
+        if s == ONE | WAITERS {
+            self.emptied();
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn emptied(&self) {
+        let notify = {
+            let mut slow = self.slow.lock().unwrap();
+            // The count may have gone up again meanwhile: that zero has passed.
+            if self.state.load(Ordering::Acquire) >> 1 != 0 {
+                return;
+            }
+            self.state.fetch_and(!WAITERS, Ordering::AcqRel);
+            slow.generation += 1;
+            std::mem::take(&mut slow.notify)
+        };
+        self.cv.notify_all();
+        for n in notify {
+            let t = NonNull::new(n.task.0 as *mut TaskHeader).expect("non-null");
+            // SAFETY: the notification item was never enqueued before.
+            unsafe { n.queue.enqueue(t) };
+        }
+    }
+
+    /// Waits until the count is zero or `deadline` passes.
+    pub(crate) fn wait(&self, deadline: Time) -> Result<(), Error> {
+        if self.state.load(Ordering::Acquire) >> 1 == 0 {
+            return Ok(());
+        }
+        if deadline.remaining_ns() == Some(0) {
+            return Err(Error::timed_out());
+        }
+        crate::pool::blocking(|| {
+            let mut slow = self.slow.lock().unwrap();
+            let prev = self.state.fetch_or(WAITERS, Ordering::AcqRel);
+            if prev >> 1 == 0 {
+                return Ok(());
+            }
+            let generation = slow.generation;
+            loop {
+                if slow.generation != generation {
+                    return Ok(());
+                }
+                match deadline.remaining_ns() {
+                    None => slow = self.cv.wait(slow).unwrap(),
+                    Some(0) => return Err(Error::timed_out()),
+                    Some(ns) => {
+                        slow = self
+                            .cv
+                            .wait_timeout(slow, Duration::from_nanos(ns))
+                            .unwrap()
+                            .0
+                    }
+                }
+            }
+        })
+    }
+
+    /// Runs `task` on `queue` once the count reaches zero (at once if it is zero).
+    pub(crate) fn notify(&self, queue: Arc<QueueInner>, task: NonNull<TaskHeader>) {
+        {
+            let mut slow = self.slow.lock().unwrap();
+            let prev = self.state.fetch_or(WAITERS, Ordering::AcqRel);
+            if prev >> 1 != 0 {
+                slow.notify.push(Notify {
+                    queue,
+                    task: task::SendPtr(task.as_ptr() as *mut std::ffi::c_void),
+                });
+                return;
+            }
+        }
+        // SAFETY: a fresh item.
+        unsafe { queue.enqueue(task) };
+    }
+
+    /// Enters, and enqueues `task` followed by a leave.
+    pub(crate) fn exec_async_raw(self: &Arc<Self>, queue: &QueueInner, f: impl FnOnce() + Send + 'static) {
+        self.enter();
+        let g = self.clone();
+        let t = task::boxed(
+            move || {
+                struct Leave(Arc<GroupInner>);
+                impl Drop for Leave {
+                    fn drop(&mut self) {
+                        let _ = self.0.leave();
+                    }
+                }
+                let _leave = Leave(g);
+                f();
+            },
+            0,
+        );
+        // SAFETY: a fresh item.
+        unsafe { queue.enqueue(t) };
+    }
+}
+
+impl Drop for GroupInner {
+    fn drop(&mut self) {
+        self.obj.kill();
+        for n in std::mem::take(&mut self.slow.get_mut().unwrap().notify) {
+            let t = NonNull::new(n.task.0 as *mut TaskHeader).expect("non-null");
+            // SAFETY: never enqueued; discarded here.
+            unsafe { task::invoke(t, task::Action::Discard) };
+        }
+        crate::semaphore::finalize_on_default(&self.extras);
+    }
+}
+
+/// A dispatch group: tracks work and lets you wait for it or be notified when it is done.
+///
+/// # Examples
+///
+/// ```
+/// use rgcd::{Group, Queue, Time};
+/// let g = Group::new();
+/// g.exec_async(&Queue::global(rgcd::Qos::Default), || {});
+/// g.wait(Time::FOREVER).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Group {
+    pub(crate) inner: Arc<GroupInner>,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Group {
+    /// A new, empty group.
+    pub fn new() -> Group {
+        Group {
+            inner: GroupInner::new(),
+        }
+    }
+
+    /// Runs `f` on `queue` as part of the group.
+    pub fn exec_async<F: FnOnce() + Send + 'static>(&self, queue: &Queue, f: F) {
+        self.inner.exec_async_raw(&queue.inner, f);
+    }
+
+    /// Counts one more piece of outstanding work.
+    pub fn enter(&self) {
+        self.inner.enter();
+    }
+
+    /// Marks one piece of work done; fails on an unbalanced leave.
+    pub fn leave(&self) -> Result<(), Error> {
+        self.inner.leave()
+    }
+
+    /// Waits until the group is empty; `Err(TimedOut)` when `deadline` passes first.
+    pub fn wait(&self, deadline: Time) -> Result<(), Error> {
+        self.inner.wait(deadline)
+    }
+
+    /// Runs `f` on `queue` when the group becomes empty.
+    pub fn notify<F: FnOnce() + Send + 'static>(&self, queue: &Queue, f: F) {
+        self.inner.notify(queue.inner.clone(), task::boxed(f, 0));
+    }
+}

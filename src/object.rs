@@ -1,0 +1,93 @@
+//! What every rgcd object shares: a type tag at offset 0, and a context + finalizer.
+//!
+//! All objects are `Arc`-allocated `#[repr(C)]` structs whose first field is an `ObjHeader`,
+//! so a C handle (the `Arc`'s data pointer) can be checked for its type before use. Groups and
+//! semaphores embed their `ObjExtras`; queues allocate theirs on first use, which keeps an idle
+//! queue small.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+
+/// A finalizer: called once with the object's context after the last reference is gone.
+pub type Finalizer = unsafe extern "C" fn(*mut c_void);
+
+const MAGIC: u32 = 0x7263_6400; // "rcd\0"
+const DEAD: u32 = 0xdead_0000;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    Queue = 1,
+    Group = 2,
+    Semaphore = 3,
+}
+
+#[repr(C)]
+pub(crate) struct ObjHeader {
+    tag: AtomicU32,
+    /// Type-specific small data (queues keep their flavour and QoS here).
+    pub(crate) aux: u32,
+}
+
+impl ObjHeader {
+    pub(crate) const fn new(kind: Kind, aux: u32) -> Self {
+        ObjHeader {
+            tag: AtomicU32::new(MAGIC | kind as u32),
+            aux,
+        }
+    }
+
+    /// The kind, or `None` when the tag is not a live rgcd object's.
+    #[inline]
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        let t = self.tag.load(Ordering::Relaxed);
+        if t & !0xff != MAGIC {
+            return None;
+        }
+        match (t & 0xff) as u8 {
+            1 => Some(Kind::Queue),
+            2 => Some(Kind::Group),
+            3 => Some(Kind::Semaphore),
+            _ => None,
+        }
+    }
+
+    /// Marks the object dead (a handle used after its last release then fails the tag check
+    /// for as long as the memory is not reused).
+    pub(crate) fn kill(&self) {
+        self.tag.store(DEAD, Ordering::Relaxed);
+    }
+}
+
+/// Context pointer and finalizer.
+#[derive(Default)]
+pub(crate) struct ObjExtras {
+    context: AtomicPtr<c_void>,
+    finalizer: AtomicUsize,
+}
+
+impl ObjExtras {
+    pub(crate) fn context(&self) -> *mut c_void {
+        self.context.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_context(&self, ctx: *mut c_void) {
+        self.context.store(ctx, Ordering::Release);
+    }
+
+    pub(crate) fn set_finalizer(&self, f: Option<Finalizer>) {
+        self.finalizer
+            .store(f.map_or(0, |f| f as usize), Ordering::Release);
+    }
+
+    /// Takes the finalizer and context, so the finalizer can run only once.
+    pub(crate) fn take_finalizer(&self) -> Option<(Finalizer, *mut c_void)> {
+        let f = self.finalizer.swap(0, Ordering::AcqRel);
+        if f == 0 {
+            return None;
+        }
+        // SAFETY: only values produced from a `Finalizer` are stored.
+        let f: Finalizer = unsafe { std::mem::transmute::<usize, Finalizer>(f) };
+        Some((f, self.context()))
+    }
+}

@@ -1,0 +1,390 @@
+//! The worker pool shared by every queue. See `README.md` beside this file for the protocol.
+
+mod monitor;
+
+use crate::queue::QueueInner;
+use crate::task::TaskHeader;
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use std::cell::Cell;
+use std::ptr::NonNull;
+use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// Number of root (global) queues: one per QoS class, highest first.
+pub(crate) const NUM_ROOTS: usize = 6;
+
+/// How long an idle worker keeps looking for work before it sleeps. A thread wake-up costs
+/// tens of microseconds on a loaded machine, so spinning a little longer than that keeps
+/// hand-offs (ping-pong between queues) free of system calls.
+const SPIN: Duration = Duration::from_micros(50);
+/// How long an extra worker (above one per CPU) stays parked before it retires.
+const RETIRE_AFTER: Duration = Duration::from_secs(5);
+
+/// A unit of work for the pool: an item plus the queue it runs as part of (a root queue, or
+/// a concurrent queue whose width it occupies).
+#[derive(Clone, Copy)]
+pub(crate) struct Job {
+    pub(crate) task: NonNull<TaskHeader>,
+    pub(crate) queue: *const QueueInner,
+}
+// SAFETY: a job is owned by exactly one list or thread at a time; what it points to is
+// either 'static (roots) or kept alive by a reference the job owns.
+unsafe impl Send for Job {}
+
+pub(crate) struct WorkerShared {
+    id: usize,
+    thread: Thread,
+    notified: AtomicBool,
+    /// Jobs started, for the monitor's stall detection.
+    progress: AtomicU64,
+    /// Running a job right now.
+    busy: AtomicBool,
+    /// Kernel thread id, for the monitor's runnable check.
+    tid: AtomicI32,
+}
+
+pub(crate) struct Pool {
+    injectors: [Injector<Job>; NUM_ROOTS],
+    stealers: RwLock<Vec<(usize, Stealer<Job>)>>,
+    workers: Mutex<Vec<Arc<WorkerShared>>>,
+    /// Parked workers, most recent last.
+    idle: Mutex<Vec<Arc<WorkerShared>>>,
+    sleeping: AtomicUsize,
+    searching: AtomicUsize,
+    threads: AtomicUsize,
+    blocked: AtomicUsize,
+    ncpu: usize,
+    max_threads: usize,
+    next_id: AtomicUsize,
+    monitor: monitor::Monitor,
+}
+
+static POOL: OnceLock<Pool> = OnceLock::new();
+
+thread_local! {
+    static LOCAL: Cell<*const Worker<Job>> = const { Cell::new(std::ptr::null()) };
+}
+
+#[inline]
+pub(crate) fn pool() -> &'static Pool {
+    POOL.get_or_init(Pool::new)
+}
+
+/// Worker threads alive now.
+///
+/// # Examples
+///
+/// ```
+/// let _ = rgcd::thread_count();
+/// ```
+pub fn thread_count() -> usize {
+    POOL.get().map_or(0, |p| p.threads.load(Ordering::Relaxed))
+}
+
+fn max_threads_from_env(ncpu: usize) -> usize {
+    std::env::var("RGCD_MAX_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(255)
+        .max(ncpu.min(2))
+}
+
+impl Pool {
+    fn new() -> Pool {
+        let ncpu = thread::available_parallelism().map_or(2, |n| n.get());
+        Pool {
+            injectors: Default::default(),
+            stealers: RwLock::new(Vec::new()),
+            workers: Mutex::new(Vec::new()),
+            idle: Mutex::new(Vec::new()),
+            sleeping: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
+            threads: AtomicUsize::new(0),
+            blocked: AtomicUsize::new(0),
+            ncpu,
+            max_threads: max_threads_from_env(ncpu),
+            next_id: AtomicUsize::new(0),
+            monitor: monitor::Monitor::new(),
+        }
+    }
+
+    pub(crate) fn ncpu(&self) -> usize {
+        self.ncpu
+    }
+
+    /// Enqueues a job on root `root` and makes sure a worker will take it.
+    #[inline]
+    pub(crate) fn inject(&'static self, root: usize, job: Job) {
+        self.injectors[root].push(job);
+        self.notify_work();
+    }
+
+    /// Is any root queue non-empty?
+    #[inline]
+    pub(crate) fn has_pending(&self) -> bool {
+        self.injectors.iter().any(|i| !i.is_empty())
+    }
+
+    /// Called after work became available: wake a sleeper unless someone is already looking,
+    /// or start a worker while fewer than one per CPU are active.
+    #[inline]
+    pub(crate) fn notify_work(&'static self) {
+        fence(Ordering::SeqCst);
+        if self.searching.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        self.notify_slow();
+    }
+
+    #[cold]
+    fn notify_slow(&'static self) {
+        if self.sleeping.load(Ordering::SeqCst) != 0 && self.wake_one() {
+            return;
+        }
+        let threads = self.threads.load(Ordering::SeqCst);
+        let blocked = self.blocked.load(Ordering::SeqCst);
+        if threads.saturating_sub(blocked) < self.ncpu {
+            self.spawn_worker();
+        } else {
+            self.monitor.poke(self);
+        }
+    }
+
+    fn wake_one(&self) -> bool {
+        let w = {
+            let mut idle = self.idle.lock().unwrap();
+            let w = idle.pop();
+            if w.is_some() {
+                self.sleeping.fetch_sub(1, Ordering::SeqCst);
+                // The woken worker searches; counting it now stops other wakers piling on.
+                self.searching.fetch_add(1, Ordering::SeqCst);
+            }
+            w
+        };
+        match w {
+            Some(w) => {
+                w.notified.store(true, Ordering::Release);
+                w.thread.unpark();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts one more worker unless the cap is reached. Returns whether it did.
+    pub(crate) fn spawn_worker(&'static self) -> bool {
+        let mut n = self.threads.load(Ordering::SeqCst);
+        loop {
+            if n >= self.max_threads {
+                return false;
+            }
+            match self
+                .threads
+                .compare_exchange(n, n + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => break,
+                Err(cur) => n = cur,
+            }
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // A spawned worker starts out searching.
+        self.searching.fetch_add(1, Ordering::SeqCst);
+        let spawned = thread::Builder::new()
+            .name(format!("rgcd-worker-{id}"))
+            .spawn(move || worker_main(self, id));
+        if spawned.is_err() {
+            self.searching.fetch_sub(1, Ordering::SeqCst);
+            self.threads.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    fn find_work(&self, local: &Worker<Job>, me: usize) -> Option<Job> {
+        if let Some(j) = local.pop() {
+            return Some(j);
+        }
+        for inj in &self.injectors {
+            loop {
+                match inj.steal_batch_and_pop(local) {
+                    Steal::Success(j) => return Some(j),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
+        let stealers = self.stealers.read().unwrap();
+        let n = stealers.len();
+        if n > 1 {
+            let start = me % n;
+            for k in 0..n {
+                let (id, s) = &stealers[(start + k) % n];
+                if *id == me {
+                    continue;
+                }
+                loop {
+                    match s.steal_batch_and_pop(local) {
+                        Steal::Success(j) => return Some(j),
+                        Steal::Empty => break,
+                        Steal::Retry => continue,
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn any_stealable(&self) -> bool {
+        self.has_pending()
+            || self
+                .stealers
+                .read()
+                .unwrap()
+                .iter()
+                .any(|(_, s)| !s.is_empty())
+    }
+}
+
+/// Runs `f`, a wait that may block the calling thread, telling the pool so that pending work
+/// gets another thread meanwhile.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    let local = LOCAL.with(|l| l.get());
+    if local.is_null() {
+        return f();
+    }
+    let p = pool();
+    p.blocked.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: LOCAL points at this worker's deque, alive for the worker's whole life.
+    let local_pending = unsafe { !(*local).is_empty() };
+    if local_pending || p.has_pending() {
+        p.notify_slow();
+    }
+    let r = f();
+    p.blocked.fetch_sub(1, Ordering::SeqCst);
+    r
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+fn worker_main(pool: &'static Pool, id: usize) {
+    let local = Worker::new_fifo();
+    let me = Arc::new(WorkerShared {
+        id,
+        thread: thread::current(),
+        notified: AtomicBool::new(false),
+        progress: AtomicU64::new(0),
+        busy: AtomicBool::new(false),
+        tid: AtomicI32::new(gettid()),
+    });
+    pool.stealers
+        .write()
+        .unwrap()
+        .push((id, local.stealer()));
+    pool.workers.lock().unwrap().push(me.clone());
+    LOCAL.with(|l| l.set(&local as *const _));
+
+    let mut searching = true; // spawn_worker counted us
+    'outer: loop {
+        if let Some(job) = pool.find_work(&local, id) {
+            if searching {
+                searching = false;
+                let was = pool.searching.fetch_sub(1, Ordering::SeqCst);
+                // The last searcher found work: if more is queued, get another thread on it.
+                if was == 1 && (!local.is_empty() || pool.has_pending()) {
+                    pool.notify_slow();
+                }
+            }
+            me.busy.store(true, Ordering::Relaxed);
+            me.progress.fetch_add(1, Ordering::Relaxed);
+            crate::queue::execute(job);
+            me.busy.store(false, Ordering::Relaxed);
+            continue;
+        }
+        if !searching {
+            searching = true;
+            pool.searching.fetch_add(1, Ordering::SeqCst);
+        }
+        // Spin a little: work often arrives within microseconds.
+        let start = Instant::now();
+        let mut i = 0u32;
+        while start.elapsed() < SPIN {
+            for _ in 0..(1 << i.min(6)) {
+                std::hint::spin_loop();
+            }
+            i += 1;
+            if pool.any_stealable() {
+                continue 'outer;
+            }
+        }
+        // Sleep: announce it, re-check, then park.
+        {
+            let mut idle = pool.idle.lock().unwrap();
+            pool.searching.fetch_sub(1, Ordering::SeqCst);
+            pool.sleeping.fetch_add(1, Ordering::SeqCst);
+            idle.push(me.clone());
+        }
+        fence(Ordering::SeqCst);
+        if pool.any_stealable() && unpark_self(pool, &me) {
+            searching = true;
+            continue;
+        }
+        loop {
+            if me.notified.swap(false, Ordering::AcqRel) {
+                searching = true; // the waker counted us as searching
+                continue 'outer;
+            }
+            let extra = pool.threads.load(Ordering::Relaxed) > pool.ncpu;
+            if extra {
+                let t = Instant::now();
+                thread::park_timeout(RETIRE_AFTER);
+                if t.elapsed() >= RETIRE_AFTER && retire(pool, &me) {
+                    break 'outer;
+                }
+            } else {
+                thread::park();
+            }
+        }
+    }
+    LOCAL.with(|l| l.set(std::ptr::null()));
+}
+
+/// Takes `me` off the idle list if nobody woke it meanwhile; it then searches again.
+fn unpark_self(pool: &Pool, me: &Arc<WorkerShared>) -> bool {
+    let mut idle = pool.idle.lock().unwrap();
+    if let Some(pos) = idle.iter().position(|w| Arc::ptr_eq(w, me)) {
+        idle.remove(pos);
+        pool.sleeping.fetch_sub(1, Ordering::SeqCst);
+        pool.searching.fetch_add(1, Ordering::SeqCst);
+        true
+    } else {
+        false
+    }
+}
+
+/// An extra worker idle for `RETIRE_AFTER` exits, unless it was woken meanwhile.
+fn retire(pool: &Pool, me: &Arc<WorkerShared>) -> bool {
+    {
+        let mut idle = pool.idle.lock().unwrap();
+        if pool.threads.load(Ordering::SeqCst) <= pool.ncpu {
+            return false;
+        }
+        let Some(pos) = idle.iter().position(|w| Arc::ptr_eq(w, me)) else {
+            return false;
+        };
+        idle.remove(pos);
+        pool.sleeping.fetch_sub(1, Ordering::SeqCst);
+        pool.threads.fetch_sub(1, Ordering::SeqCst);
+    }
+    pool.stealers.write().unwrap().retain(|(id, _)| *id != me.id);
+    pool.workers
+        .lock()
+        .unwrap()
+        .retain(|w| !Arc::ptr_eq(w, me));
+    true
+}

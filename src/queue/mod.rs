@@ -1,0 +1,856 @@
+//! Queues: serial and concurrent queues, the root (global) queues, the main queue, target
+//! hierarchies, suspend/resume, activation and queue-specific data.
+//!
+//! The state machine is explained in `README.md` beside this file.
+
+mod drain;
+mod label;
+pub(crate) mod list;
+mod main_queue;
+mod sync;
+
+use crate::error::{Error, ErrorKind};
+use crate::object::{Finalizer, Kind, ObjExtras, ObjHeader};
+use crate::pool::{pool, Job, NUM_ROOTS};
+use crate::task::{self, Action, CFunction, SendPtr, TaskHeader, BARRIER, QUEUE_LINK, RETARGET};
+use label::Label;
+use list::List;
+use std::ffi::{c_void, CStr};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub(crate) use drain::execute;
+pub use main_queue::main;
+pub(crate) use main_queue::is_main_thread;
+pub(crate) use sync::{current_label, current_specific, sync_raw, with_frame};
+
+// The state word (see README.md).
+pub(crate) const LOCKED: u64 = 1;
+pub(crate) const INACTIVE: u64 = 2;
+pub(crate) const BARRIER_WAIT: u64 = 4;
+pub(crate) const SUSPEND_ONE: u64 = 1 << 8;
+pub(crate) const SUSPEND_MASK: u64 = 0xffff << 8;
+pub(crate) const INFLIGHT_ONE: u64 = 1 << 32;
+
+#[inline]
+pub(crate) fn inflight(s: u64) -> u64 {
+    s >> 32
+}
+
+/// Quality-of-service classes, with libdispatch's values. Higher classes are served first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Qos {
+    /// Work the user is waiting on to interact (0x21).
+    UserInteractive = 0x21,
+    /// Work the user started and waits for (0x19).
+    UserInitiated = 0x19,
+    /// The default class (0x15).
+    Default = 0x15,
+    /// Long-running work with progress shown (0x11).
+    Utility = 0x11,
+    /// Work the user does not see (0x09).
+    Background = 0x09,
+    /// Maintenance work (0x05).
+    Maintenance = 0x05,
+    /// No class given: treated as default (0x00).
+    Unspecified = 0x00,
+}
+
+impl Qos {
+    /// The class for a raw value (a QoS class or a `DISPATCH_QUEUE_PRIORITY_*` value).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(rgcd::Qos::from_raw(0x19), Some(rgcd::Qos::UserInitiated));
+    /// assert_eq!(rgcd::Qos::from_raw(2), Some(rgcd::Qos::UserInitiated));
+    /// assert_eq!(rgcd::Qos::from_raw(7), None);
+    /// ```
+    pub fn from_raw(v: i64) -> Option<Qos> {
+        Some(match v {
+            0x21 => Qos::UserInteractive,
+            0x19 | 2 => Qos::UserInitiated,
+            0x15 | 0 => Qos::Default,
+            0x11 | -2 => Qos::Utility,
+            0x09 | -32768 => Qos::Background,
+            0x05 => Qos::Maintenance,
+            _ => return None,
+        })
+    }
+
+    fn from_class(v: u32) -> Option<Qos> {
+        match v {
+            0 => Some(Qos::Unspecified),
+            0x21 | 0x19 | 0x15 | 0x11 | 0x09 | 0x05 => Qos::from_raw(v as i64),
+            _ => None,
+        }
+    }
+
+    fn root_index(self) -> usize {
+        match self {
+            Qos::UserInteractive => 0,
+            Qos::UserInitiated => 1,
+            Qos::Default | Qos::Unspecified => 2,
+            Qos::Utility => 3,
+            Qos::Background => 4,
+            Qos::Maintenance => 5,
+        }
+    }
+}
+
+const ROOT_QOS: [Qos; NUM_ROOTS] = [
+    Qos::UserInteractive,
+    Qos::UserInitiated,
+    Qos::Default,
+    Qos::Utility,
+    Qos::Background,
+    Qos::Maintenance,
+];
+const ROOT_LABELS: [&str; NUM_ROOTS] = [
+    "rgcd.root.user-interactive-qos",
+    "rgcd.root.user-initiated-qos",
+    "rgcd.root.default-qos",
+    "rgcd.root.utility-qos",
+    "rgcd.root.background-qos",
+    "rgcd.root.maintenance-qos",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum Flavor {
+    /// A global queue: its items go straight to the pool.
+    Root = 1,
+    /// The main thread's root: its items run in `rgcd_main`.
+    MainRoot = 2,
+    Serial = 3,
+    Concurrent = 4,
+}
+
+// `aux` layout: byte 0 flavor, byte 1 root index, byte 2 QoS, byte 3 flags.
+const AUX_GLOBAL: u32 = 1 << 24;
+
+fn aux(flavor: Flavor, root: usize, qos: Qos, global: bool) -> u32 {
+    flavor as u32 | (root as u32) << 8 | (qos as u32) << 16 | if global { AUX_GLOBAL } else { 0 }
+}
+
+struct Specific {
+    key: usize,
+    value: SendPtr,
+    destructor: Option<CFunction>,
+}
+
+#[derive(Default)]
+struct QueueExtras {
+    obj: ObjExtras,
+    specific: Mutex<Vec<Specific>>,
+}
+
+/// A queue object. `#[repr(C)]` with the object header first (see `object.rs`); kept small
+/// (an idle queue is one 104-byte allocation including the `Arc` counts).
+#[repr(C)]
+pub(crate) struct QueueInner {
+    pub(crate) obj: ObjHeader,
+    /// This queue as an item of its target (its drain), enqueued while `LOCKED` is held.
+    pub(crate) link: TaskHeader,
+    pub(crate) state: AtomicU64,
+    pub(crate) list: List,
+    /// The target queue: one strong reference owned by this queue.
+    target: AtomicPtr<QueueInner>,
+    extras: AtomicPtr<QueueExtras>,
+    label: Label,
+}
+
+// SAFETY: all shared fields are atomics or behind a mutex; raw pointers are owned references.
+unsafe impl Send for QueueInner {}
+unsafe impl Sync for QueueInner {}
+
+static ROOTS: OnceLock<[usize; NUM_ROOTS]> = OnceLock::new();
+static MAIN_ROOT: OnceLock<usize> = OnceLock::new();
+static MAIN_QUEUE: OnceLock<usize> = OnceLock::new();
+
+fn leak(q: QueueInner) -> &'static QueueInner {
+    // Global queues are never freed: one strong count is leaked, so retain/release inside
+    // rgcd (wake-ups) stay balanced and harmless.
+    // SAFETY: `Arc::into_raw` gives a valid pointer that lives forever.
+    unsafe { &*Arc::into_raw(Arc::new(q)) }
+}
+
+pub(crate) fn root(index: usize) -> &'static QueueInner {
+    let roots = ROOTS.get_or_init(|| {
+        let mut r = [0usize; NUM_ROOTS];
+        for (i, slot) in r.iter_mut().enumerate() {
+            let q = QueueInner::raw(
+                aux(Flavor::Root, i, ROOT_QOS[i], true),
+                0,
+                ptr::null(),
+                ROOT_LABELS[i].as_bytes(),
+            );
+            *slot = leak(q) as *const QueueInner as usize;
+        }
+        r
+    });
+    // SAFETY: the roots are leaked, hence 'static.
+    unsafe { &*(roots[index] as *const QueueInner) }
+}
+
+pub(crate) fn main_root() -> &'static QueueInner {
+    let p = *MAIN_ROOT.get_or_init(|| {
+        let q = QueueInner::raw(
+            aux(Flavor::MainRoot, 2, Qos::UserInteractive, true),
+            0,
+            ptr::null(),
+            b"rgcd.main-root",
+        );
+        leak(q) as *const QueueInner as usize
+    });
+    // SAFETY: leaked, hence 'static.
+    unsafe { &*(p as *const QueueInner) }
+}
+
+pub(crate) fn main_queue() -> &'static QueueInner {
+    let p = *MAIN_QUEUE.get_or_init(|| {
+        let target = main_root();
+        let q = QueueInner::raw(
+            aux(Flavor::Serial, 0, Qos::UserInteractive, true),
+            0,
+            target,
+            b"rgcd.main-thread",
+        );
+        leak(q) as *const QueueInner as usize
+    });
+    // SAFETY: leaked, hence 'static.
+    unsafe { &*(p as *const QueueInner) }
+}
+
+/// # Safety
+/// `q` must be an `Arc<QueueInner>` data pointer with a strong count the caller may use.
+#[inline]
+pub(crate) unsafe fn retain_raw(q: *const QueueInner) {
+    // SAFETY: per the contract.
+    unsafe { Arc::increment_strong_count(q) }
+}
+
+/// # Safety
+/// `q` must be an `Arc<QueueInner>` data pointer carrying a strong count the caller owns.
+#[inline]
+pub(crate) unsafe fn release_raw(q: *const QueueInner) {
+    // SAFETY: per the contract.
+    unsafe { Arc::decrement_strong_count(q) }
+}
+
+impl QueueInner {
+    fn raw(aux: u32, state: u64, target: *const QueueInner, label: &[u8]) -> QueueInner {
+        if !target.is_null() {
+            // SAFETY: callers pass a live queue.
+            unsafe { retain_raw(target) };
+        }
+        QueueInner {
+            obj: ObjHeader::new(Kind::Queue, aux),
+            link: TaskHeader::new(drain::drain_link, QUEUE_LINK),
+            state: AtomicU64::new(state),
+            list: List::new(),
+            target: AtomicPtr::new(target as *mut QueueInner),
+            extras: AtomicPtr::new(ptr::null_mut()),
+            label: Label::new(label),
+        }
+    }
+
+    /// Creates a queue. `target` defaults to the root of `qos`.
+    pub(crate) fn create(
+        label: &[u8],
+        concurrent: bool,
+        inactive: bool,
+        qos: Qos,
+        target: Option<&QueueInner>,
+    ) -> Result<Arc<QueueInner>, Error> {
+        let t = match target {
+            Some(t) => {
+                if t.flavor() == Flavor::MainRoot {
+                    return Err(Error::new(ErrorKind::InvalidArgument, "invalid target queue"));
+                }
+                t
+            }
+            None => root(qos.root_index()),
+        };
+        let flavor = if concurrent {
+            Flavor::Concurrent
+        } else {
+            Flavor::Serial
+        };
+        let state = if inactive { INACTIVE } else { 0 };
+        Ok(Arc::new(QueueInner::raw(
+            aux(flavor, 0, qos, false),
+            state,
+            t,
+            label,
+        )))
+    }
+
+    #[inline]
+    pub(crate) fn flavor(&self) -> Flavor {
+        match self.obj.aux & 0xff {
+            1 => Flavor::Root,
+            2 => Flavor::MainRoot,
+            3 => Flavor::Serial,
+            _ => Flavor::Concurrent,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn root_index(&self) -> usize {
+        ((self.obj.aux >> 8) & 0xff) as usize
+    }
+
+    /// Global queues (roots, the main queue) ignore retain/release and cannot be reconfigured.
+    #[inline]
+    pub(crate) fn is_global(&self) -> bool {
+        self.obj.aux & AUX_GLOBAL != 0
+    }
+
+    pub(crate) fn is_main(&self) -> bool {
+        ptr::eq(self, main_queue())
+    }
+
+    pub(crate) fn qos(&self) -> Qos {
+        Qos::from_class((self.obj.aux >> 16) & 0xff).unwrap_or(Qos::Default)
+    }
+
+    #[inline]
+    pub(crate) fn target(&self) -> &QueueInner {
+        // SAFETY: non-root queues always hold a strong reference to their target.
+        unsafe { &*self.target.load(Ordering::Acquire) }
+    }
+
+    #[inline]
+    fn target_ptr(&self) -> *const QueueInner {
+        self.target.load(Ordering::Acquire)
+    }
+
+    /// Concurrent with a root target: items run in parallel. A concurrent queue that targets
+    /// another queue runs its items one at a time inside that queue, like a serial queue.
+    #[inline]
+    pub(crate) fn is_wide(&self) -> bool {
+        self.flavor() == Flavor::Concurrent && self.target().flavor() == Flavor::Root
+    }
+
+    pub(crate) fn label(&self) -> &CStr {
+        self.label.as_cstr()
+    }
+
+    fn extras(&self) -> &QueueExtras {
+        let p = self.extras.load(Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: extras live as long as the queue.
+            return unsafe { &*p };
+        }
+        let fresh = Box::into_raw(Box::<QueueExtras>::default());
+        match self.extras.compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: just published; lives as long as the queue.
+            Ok(_) => unsafe { &*fresh },
+            Err(cur) => {
+                // SAFETY: `fresh` was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: as above.
+                unsafe { &*cur }
+            }
+        }
+    }
+
+    pub(crate) fn context(&self) -> *mut c_void {
+        let p = self.extras.load(Ordering::Acquire);
+        if p.is_null() {
+            ptr::null_mut()
+        } else {
+            // SAFETY: extras live as long as the queue.
+            unsafe { (*p).obj.context() }
+        }
+    }
+
+    pub(crate) fn set_context(&self, ctx: *mut c_void) {
+        self.extras().obj.set_context(ctx);
+    }
+
+    pub(crate) fn set_finalizer(&self, f: Option<Finalizer>) {
+        self.extras().obj.set_finalizer(f);
+    }
+
+    pub(crate) fn set_specific(
+        &self,
+        key: usize,
+        value: *mut c_void,
+        destructor: Option<CFunction>,
+    ) {
+        let old = {
+            let mut v = self.extras().specific.lock().unwrap();
+            let pos = v.iter().position(|s| s.key == key);
+            let old = pos.map(|p| v.swap_remove(p));
+            if !value.is_null() {
+                v.push(Specific {
+                    key,
+                    value: SendPtr(value),
+                    destructor,
+                });
+            }
+            old
+        };
+        if let Some(old) = old {
+            run_destructor(old);
+        }
+    }
+
+    pub(crate) fn get_specific(&self, key: usize) -> Option<*mut c_void> {
+        let p = self.extras.load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: extras live as long as the queue.
+        let v = unsafe { (*p).specific.lock().unwrap() };
+        v.iter().find(|s| s.key == key).map(|s| s.value.0)
+    }
+
+    /// Enqueues an item (the async path of every queue kind).
+    ///
+    /// # Safety
+    /// `task` must be a live item in no list; ownership passes to the queue.
+    #[inline]
+    pub(crate) unsafe fn enqueue(&self, task: NonNull<TaskHeader>) {
+        match self.flavor() {
+            Flavor::Root => pool().inject(self.root_index(), Job { task, queue: self }),
+            Flavor::MainRoot => main_queue::push_main_root(task),
+            Flavor::Concurrent => {
+                // SAFETY: per the contract.
+                let barrier = unsafe { (*task.as_ptr()).flags } & BARRIER != 0;
+                if !barrier && self.is_wide() && self.try_enter_reader() {
+                    // SAFETY: the reader slot taken above is released by `execute`.
+                    unsafe { self.forward(task) };
+                    return;
+                }
+                // SAFETY: per the contract.
+                if unsafe { self.list.push(task) } {
+                    self.wakeup();
+                }
+            }
+            Flavor::Serial => {
+                // SAFETY: per the contract.
+                if unsafe { self.list.push(task) } {
+                    self.wakeup();
+                }
+            }
+        }
+    }
+
+    /// Hands an item of this (wide) queue to the pool; the caller took its width slot.
+    ///
+    /// # Safety
+    /// The caller incremented the in-flight count for this item.
+    pub(crate) unsafe fn forward(&self, task: NonNull<TaskHeader>) {
+        // SAFETY: the job owns a reference, released by `execute`.
+        unsafe { retain_raw(self) };
+        let root = self.target().root_index();
+        pool().inject(root, Job { task, queue: self });
+    }
+
+    /// Takes a reader slot on a wide queue if nothing is queued or exclusive.
+    #[inline]
+    pub(crate) fn try_enter_reader(&self) -> bool {
+        let s = self.state.load(Ordering::SeqCst);
+        if s & (LOCKED | INACTIVE | SUSPEND_MASK | BARRIER_WAIT) != 0 || !self.list.is_empty() {
+            return false;
+        }
+        self.state
+            .compare_exchange(s, s + INFLIGHT_ONE, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Releases a reader slot; the last one out restarts a drain waiting at a barrier.
+    #[inline]
+    pub(crate) fn exit_reader(&self) {
+        let prev = self.state.fetch_sub(INFLIGHT_ONE, Ordering::SeqCst);
+        if inflight(prev) == 1 && prev & BARRIER_WAIT != 0 {
+            self.state.fetch_and(!BARRIER_WAIT, Ordering::SeqCst);
+            // The waiting drain still holds LOCKED and its reference.
+            self.schedule();
+        }
+    }
+
+    /// Makes a non-empty, unlocked, runnable queue drain on its target.
+    pub(crate) fn wakeup(&self) {
+        let mut s = self.state.load(Ordering::SeqCst);
+        loop {
+            if s & (LOCKED | INACTIVE | SUSPEND_MASK) != 0 {
+                return;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s | LOCKED, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => break,
+                Err(cur) => s = cur,
+            }
+        }
+        // SAFETY: the drain owns this reference until it unlocks.
+        unsafe { retain_raw(self) };
+        self.schedule();
+    }
+
+    /// Enqueues this queue's drain on its target (the caller holds LOCKED and a reference).
+    pub(crate) fn schedule(&self) {
+        // SAFETY: `link` is in no list while LOCKED is held by the caller.
+        unsafe { self.target().enqueue(NonNull::from(&self.link)) }
+    }
+
+    /// Clears LOCKED, waking the queue again if items arrived meanwhile.
+    pub(crate) fn unlock(&self, release: bool) {
+        self.state.fetch_and(!LOCKED, Ordering::SeqCst);
+        if !self.list.is_empty() {
+            self.wakeup();
+        }
+        if release {
+            // SAFETY: the caller owned this reference (taken by `wakeup`).
+            unsafe { release_raw(self) };
+        }
+    }
+
+    pub(crate) fn suspend(&self) -> Result<(), Error> {
+        if self.is_global() && !self.is_main() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                "global queues cannot be suspended",
+            ));
+        }
+        let prev = self.state.fetch_add(SUSPEND_ONE, Ordering::SeqCst);
+        if prev & SUSPEND_MASK == SUSPEND_MASK {
+            self.state.fetch_sub(SUSPEND_ONE, Ordering::SeqCst);
+            return Err(Error::new(ErrorKind::State, "suspend count overflow"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn resume(&self) -> Result<(), Error> {
+        if self.is_global() && !self.is_main() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                "global queues cannot be resumed",
+            ));
+        }
+        let mut s = self.state.load(Ordering::SeqCst);
+        loop {
+            if s & SUSPEND_MASK == 0 {
+                if s & INACTIVE != 0 {
+                    // libdispatch: resuming an inactive, unsuspended object activates it.
+                    return self.activate();
+                }
+                return Err(Error::new(
+                    ErrorKind::State,
+                    "resume of a queue that is not suspended (over-resume)",
+                ));
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s - SUSPEND_ONE,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(cur) => s = cur,
+            }
+        }
+        if !self.list.is_empty() {
+            self.wakeup();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn activate(&self) -> Result<(), Error> {
+        let prev = self.state.fetch_and(!INACTIVE, Ordering::SeqCst);
+        if prev & INACTIVE != 0 && !self.list.is_empty() {
+            self.wakeup();
+        }
+        Ok(())
+    }
+
+    /// Retargets the queue: at once when inactive or idle, else as a barrier on itself.
+    pub(crate) fn set_target(self: &Arc<Self>, new: &QueueInner) -> Result<(), Error> {
+        if self.is_global() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                "global queues cannot be retargeted",
+            ));
+        }
+        if new.flavor() == Flavor::MainRoot {
+            return Err(Error::new(ErrorKind::InvalidArgument, "invalid target queue"));
+        }
+        // No cycles.
+        let mut t: *const QueueInner = new;
+        while !t.is_null() {
+            if ptr::eq(t, &**self) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "the target chain would contain the queue itself",
+                ));
+            }
+            // SAFETY: targets are kept alive by the queues that name them.
+            t = unsafe { (*t).target_ptr() };
+        }
+        let newp = new as *const QueueInner as usize;
+        // SAFETY: `new` is alive; the reference taken here is owned by `self.target`.
+        unsafe { retain_raw(new) };
+        let s = self.state.load(Ordering::SeqCst);
+        let idle = s & INACTIVE != 0
+            || (s & (LOCKED | BARRIER_WAIT) == 0
+                && inflight(s) == 0
+                && self
+                    .state
+                    .compare_exchange(s, s | LOCKED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok());
+        if idle {
+            self.swap_target(newp as *const QueueInner);
+            if s & INACTIVE == 0 {
+                self.unlock(false);
+            }
+            return Ok(());
+        }
+        let me = self.clone();
+        let t = task::boxed(
+            move || me.swap_target(newp as *const QueueInner),
+            BARRIER | RETARGET,
+        );
+        // SAFETY: a fresh item.
+        unsafe { self.enqueue(t) };
+        Ok(())
+    }
+
+    fn swap_target(&self, new: *const QueueInner) {
+        let old = self.target.swap(new as *mut QueueInner, Ordering::AcqRel);
+        // SAFETY: the reference owned by the old target pointer.
+        unsafe { release_raw(old) };
+    }
+}
+
+fn run_destructor(s: Specific) {
+    if let Some(d) = s.destructor {
+        // libdispatch runs destructors on the default global queue.
+        let t = task::c_task(d, s.value.0, 0);
+        // SAFETY: a fresh item.
+        unsafe { root(Qos::Default.root_index()).enqueue(t) };
+    }
+}
+
+impl Drop for QueueInner {
+    fn drop(&mut self) {
+        self.obj.kill();
+        let mut discarded = 0usize;
+        while let Some(t) = self.list.pop() {
+            discarded += 1;
+            // SAFETY: popped items are owned here.
+            unsafe { task::invoke(t, Action::Discard) };
+        }
+        if discarded > 0 {
+            eprintln!(
+                "rgcd: queue '{}' released while suspended or inactive with {discarded} pending item(s); they were discarded",
+                self.label().to_string_lossy()
+            );
+        }
+        let extras = self.extras.swap(ptr::null_mut(), Ordering::AcqRel);
+        let target = self.target_ptr();
+        if !extras.is_null() {
+            // SAFETY: we own the extras now.
+            let extras = unsafe { Box::from_raw(extras) };
+            for s in extras.specific.into_inner().unwrap_or_default() {
+                run_destructor(s);
+            }
+            if let Some((f, ctx)) = extras.obj.take_finalizer() {
+                let t = task::c_task(f, ctx, 0);
+                if target.is_null() {
+                    // SAFETY: a fresh item.
+                    unsafe { root(Qos::Default.root_index()).enqueue(t) };
+                } else {
+                    // SAFETY: we still own our reference to the target.
+                    unsafe { (*target).enqueue(t) };
+                }
+            }
+        }
+        if !target.is_null() {
+            // SAFETY: the reference owned by this queue.
+            unsafe { release_raw(target) };
+        }
+    }
+}
+
+/// A dispatch queue: serial, concurrent, global or main. Cloning shares the queue.
+///
+/// # Examples
+///
+/// ```
+/// use rgcd::Queue;
+/// let q = Queue::serial("counter");
+/// let mut n = 0;
+/// q.exec_sync(|| n += 1).unwrap();
+/// assert_eq!(n, 1);
+/// ```
+#[derive(Clone)]
+pub struct Queue {
+    pub(crate) inner: Arc<QueueInner>,
+}
+
+/// Builds a queue with a label, flavour, QoS, target and initial state.
+///
+/// # Examples
+///
+/// ```
+/// use rgcd::{Qos, QueueBuilder};
+/// let q = QueueBuilder::new().label("io").concurrent().qos(Qos::Utility).build().unwrap();
+/// assert_eq!(q.label(), "io");
+/// ```
+#[derive(Default)]
+pub struct QueueBuilder {
+    label: String,
+    concurrent: bool,
+    inactive: bool,
+    qos: Option<Qos>,
+    target: Option<Queue>,
+}
+
+impl QueueBuilder {
+    /// A serial, active, default-QoS queue with no label.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the label.
+    pub fn label(mut self, label: &str) -> Self {
+        self.label = label.to_owned();
+        self
+    }
+    /// Makes the queue concurrent.
+    pub fn concurrent(mut self) -> Self {
+        self.concurrent = true;
+        self
+    }
+    /// Creates the queue inactive: nothing runs until [`Queue::activate`].
+    pub fn inactive(mut self) -> Self {
+        self.inactive = true;
+        self
+    }
+    /// Sets the QoS class (which global queue it targets by default).
+    pub fn qos(mut self, qos: Qos) -> Self {
+        self.qos = Some(qos);
+        self
+    }
+    /// Sets the target queue.
+    pub fn target(mut self, target: &Queue) -> Self {
+        self.target = Some(target.clone());
+        self
+    }
+    /// Creates the queue.
+    pub fn build(self) -> Result<Queue, Error> {
+        QueueInner::create(
+            self.label.as_bytes(),
+            self.concurrent,
+            self.inactive,
+            self.qos.unwrap_or(Qos::Default),
+            self.target.as_ref().map(|t| &*t.inner),
+        )
+        .map(|inner| Queue { inner })
+    }
+}
+
+impl Queue {
+    /// A new serial queue.
+    pub fn serial(label: &str) -> Queue {
+        QueueBuilder::new().label(label).build().expect("valid queue")
+    }
+
+    /// A new concurrent queue.
+    pub fn concurrent(label: &str) -> Queue {
+        QueueBuilder::new()
+            .label(label)
+            .concurrent()
+            .build()
+            .expect("valid queue")
+    }
+
+    /// The global (root) queue of a QoS class.
+    pub fn global(qos: Qos) -> Queue {
+        Queue::from_static(root(qos.root_index()))
+    }
+
+    /// The main queue, drained by [`main`] on the main thread.
+    pub fn main() -> Queue {
+        Queue::from_static(main_queue())
+    }
+
+    fn from_static(q: &'static QueueInner) -> Queue {
+        // SAFETY: static queues hold a leaked strong count; this adds one for the handle.
+        unsafe {
+            retain_raw(q);
+            Queue {
+                inner: Arc::from_raw(q),
+            }
+        }
+    }
+
+    /// Runs `f` asynchronously on the queue.
+    pub fn exec_async<F: FnOnce() + Send + 'static>(&self, f: F) {
+        // SAFETY: a fresh item.
+        unsafe { self.inner.enqueue(task::boxed(f, 0)) }
+    }
+
+    /// Runs `f` as a barrier: alone on a concurrent queue, after earlier items.
+    pub fn barrier_async<F: FnOnce() + Send + 'static>(&self, f: F) {
+        // SAFETY: a fresh item.
+        unsafe { self.inner.enqueue(task::boxed(f, BARRIER)) }
+    }
+
+    /// Runs `f` on the queue and returns its result, on the calling thread when the queue is
+    /// free. Fails with [`ErrorKind::Deadlock`] when the caller is already running on it.
+    pub fn exec_sync<R: Send, F: FnOnce() -> R + Send>(&self, f: F) -> Result<R, Error> {
+        sync::sync_closure(&self.inner, false, f)
+    }
+
+    /// Like [`Queue::exec_sync`], as a barrier.
+    pub fn barrier_sync<R: Send, F: FnOnce() -> R + Send>(&self, f: F) -> Result<R, Error> {
+        sync::sync_closure(&self.inner, true, f)
+    }
+
+    /// Runs `f` on the queue at `when`.
+    pub fn after<F: FnOnce() + Send + 'static>(&self, when: crate::Time, f: F) {
+        crate::after::schedule(when, self.inner.clone(), task::boxed(f, 0));
+    }
+
+    /// The label ("" if none).
+    pub fn label(&self) -> String {
+        self.inner.label().to_string_lossy().into_owned()
+    }
+
+    /// Suspends the queue (nests).
+    pub fn suspend(&self) -> Result<(), Error> {
+        self.inner.suspend()
+    }
+
+    /// Resumes the queue; fails on over-resume.
+    pub fn resume(&self) -> Result<(), Error> {
+        self.inner.resume()
+    }
+
+    /// Activates an inactive queue.
+    pub fn activate(&self) -> Result<(), Error> {
+        self.inner.activate()
+    }
+
+    /// Changes the target queue.
+    pub fn set_target(&self, target: &Queue) -> Result<(), Error> {
+        self.inner.set_target(&target.inner)
+    }
+
+    /// The QoS class the queue was created with.
+    pub fn qos(&self) -> Qos {
+        self.inner.qos()
+    }
+}

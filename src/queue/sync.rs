@@ -1,0 +1,333 @@
+//! `sync`: running an item on the caller's thread, the frames that say which queues a thread
+//! is running, and deadlock detection.
+
+use super::drain::report_panic;
+use super::{
+    inflight, main_queue, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED,
+    SUSPEND_MASK,
+};
+use crate::error::{Error, ErrorKind};
+use crate::task::{Action, TaskHeader, BARRIER, SYNC_WAITER};
+use std::cell::Cell;
+use std::ffi::{c_void, CStr};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::{self, Thread};
+
+/// One queue the current thread is running, innermost last.
+struct Frame {
+    queue: *const QueueInner,
+    prev: *const Frame,
+}
+
+thread_local! {
+    static FRAME: Cell<*const Frame> = const { Cell::new(ptr::null()) };
+}
+
+struct FrameGuard(*const Frame);
+
+impl Drop for FrameGuard {
+    fn drop(&mut self) {
+        FRAME.with(|f| f.set(self.0));
+    }
+}
+
+/// Runs `f` with `q` as the current queue of this thread.
+#[inline]
+pub(crate) fn with_frame<R>(q: &QueueInner, f: impl FnOnce() -> R) -> R {
+    let prev = FRAME.with(|c| c.get());
+    let frame = Frame { queue: q, prev };
+    FRAME.with(|c| c.set(&frame));
+    let _g = FrameGuard(prev);
+    f()
+}
+
+/// The queue the caller runs on, if any (the main queue on the main thread otherwise).
+fn current_queue() -> Option<&'static QueueInner> {
+    let f = FRAME.with(|c| c.get());
+    if f.is_null() {
+        if super::is_main_thread() {
+            return Some(main_queue());
+        }
+        return None;
+    }
+    // SAFETY: frames live on the stack below us; their queues are alive while they run.
+    Some(unsafe { &*(*f).queue })
+}
+
+/// The label of the queue running the caller ("" when none).
+pub(crate) fn current_label() -> &'static CStr {
+    // The queue outlives the work that asks; libdispatch has the same contract.
+    current_queue().map_or(c"", |q| q.label())
+}
+
+/// Queue-specific data seen from the caller: the current queue, then its targets.
+pub(crate) fn current_specific(key: usize) -> *mut c_void {
+    let mut q: *const QueueInner = match current_queue() {
+        Some(q) => q,
+        None => return ptr::null_mut(),
+    };
+    while !q.is_null() {
+        // SAFETY: a running queue keeps its target chain alive.
+        let qr = unsafe { &*q };
+        if let Some(v) = qr.get_specific(key) {
+            return v;
+        }
+        if matches!(qr.flavor(), Flavor::Root | Flavor::MainRoot) {
+            break;
+        }
+        q = qr.target_ptr();
+    }
+    ptr::null_mut()
+}
+
+/// Would `sync` onto `q` from this thread wait for the thread itself?
+fn would_deadlock(q: &QueueInner, barrier: bool) -> bool {
+    let exclusive = barrier || !q.is_wide();
+    if !exclusive {
+        return false;
+    }
+    let mut f = FRAME.with(|c| c.get());
+    while !f.is_null() {
+        // SAFETY: frames live on the stack below us.
+        let mut cur: *const QueueInner = unsafe { (*f).queue };
+        while !cur.is_null() {
+            if ptr::eq(cur, q) {
+                return true;
+            }
+            // SAFETY: running queues keep their target chains alive.
+            let c = unsafe { &*cur };
+            if matches!(c.flavor(), Flavor::Root | Flavor::MainRoot) {
+                break;
+            }
+            cur = c.target_ptr();
+        }
+        // SAFETY: as above.
+        f = unsafe { (*f).prev };
+    }
+    false
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    Lock,
+    Reader,
+}
+
+const MAX_CHAIN: usize = 8;
+
+/// Tries to take every queue from `q` up to its root for an inline run.
+fn try_acquire_chain(
+    q: &QueueInner,
+    barrier: bool,
+    held: &mut [(*const QueueInner, Hold); MAX_CHAIN],
+) -> Option<usize> {
+    let mut n = 0;
+    let mut cur: &QueueInner = q;
+    let mut reader = !barrier;
+    loop {
+        match cur.flavor() {
+            Flavor::Root => return Some(n),
+            Flavor::MainRoot => {
+                if super::is_main_thread() {
+                    return Some(n);
+                }
+                release_chain(&held[..n]);
+                return None;
+            }
+            _ => {}
+        }
+        if n == MAX_CHAIN {
+            release_chain(&held[..n]);
+            return None;
+        }
+        let ok = if reader && cur.is_wide() {
+            held[n] = (cur, Hold::Reader);
+            cur.try_enter_reader()
+        } else {
+            held[n] = (cur, Hold::Lock);
+            try_lock(cur, cur.is_wide())
+        };
+        if !ok {
+            release_chain(&held[..n]);
+            return None;
+        }
+        n += 1;
+        // The queue runs as an (ordinary) item of its target.
+        reader = true;
+        cur = cur.target();
+    }
+}
+
+fn try_lock(q: &QueueInner, wide: bool) -> bool {
+    let s = q.state.load(Ordering::SeqCst);
+    if s & (LOCKED | INACTIVE | SUSPEND_MASK | BARRIER_WAIT) != 0 || (wide && inflight(s) != 0) {
+        return false;
+    }
+    q.state
+        .compare_exchange(s, s | LOCKED, Ordering::SeqCst, Ordering::Relaxed)
+        .is_ok()
+}
+
+fn release_chain(held: &[(*const QueueInner, Hold)]) {
+    for &(q, h) in held.iter().rev() {
+        // SAFETY: queues in the chain are alive (the caller holds the first one).
+        let q = unsafe { &*q };
+        match h {
+            Hold::Lock => q.unlock(false),
+            Hold::Reader => q.exit_reader(),
+        }
+    }
+}
+
+const WAITING: u32 = 0;
+/// The caller owns LOCKED and the drain's reference.
+const HANDED_OFF: u32 = 1;
+const DONE: u32 = 2;
+/// The caller owns an in-flight slot of a wide queue.
+const ADMITTED: u32 = 3;
+
+/// A `sync` caller waiting in a queue, on the caller's stack.
+#[repr(C)]
+pub(super) struct SyncWaiter {
+    header: TaskHeader,
+    work: *mut (dyn FnMut() + 'static),
+    thread: Thread,
+    state: AtomicU32,
+}
+
+unsafe fn waiter_call(_t: NonNull<TaskHeader>, _a: Action) {
+    // Waiters are recognised by their flag and never invoked through the header.
+    unreachable!("a sync waiter was invoked as a plain item");
+}
+
+impl SyncWaiter {
+    /// The drain reached the waiter of a queue that targets the pool: the waiter now owns
+    /// LOCKED and the drain's reference, and runs its work on its own thread.
+    ///
+    /// # Safety
+    /// `t` must be a `SyncWaiter` popped by the drain of the queue.
+    pub(super) unsafe fn hand_off(t: NonNull<TaskHeader>) {
+        // SAFETY: per the contract.
+        let w = unsafe { &*(t.as_ptr() as *const SyncWaiter) };
+        w.wake(HANDED_OFF);
+    }
+
+    /// A wide queue admitted the waiter as a reader (its in-flight slot is taken).
+    ///
+    /// # Safety
+    /// As for `hand_off`.
+    pub(super) unsafe fn admit_reader(t: NonNull<TaskHeader>) {
+        // SAFETY: per the contract.
+        let w = unsafe { &*(t.as_ptr() as *const SyncWaiter) };
+        w.wake(ADMITTED);
+    }
+
+    /// Runs the waiter's work on the draining thread (queues that target other queues or the
+    /// main thread must run it inside their drain), then releases the caller.
+    ///
+    /// # Safety
+    /// As for `hand_off`.
+    pub(super) unsafe fn run_here(t: NonNull<TaskHeader>, q: &QueueInner) {
+        // SAFETY: per the contract; the caller is parked until we set DONE.
+        let w = unsafe { &*(t.as_ptr() as *const SyncWaiter) };
+        let work = w.work;
+        // SAFETY: the closure lives on the parked caller's stack.
+        with_frame(q, || unsafe { (*work)() });
+        w.wake(DONE);
+    }
+
+    fn wake(&self, state: u32) {
+        // Clone first: once `state` is set the waiter may return and free itself.
+        let th = self.thread.clone();
+        self.state.store(state, Ordering::Release);
+        th.unpark();
+    }
+}
+
+/// Runs `work` on `q` and returns once it ran. The core of every `sync`.
+pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) -> Result<(), Error> {
+    if matches!(q.flavor(), Flavor::Root) {
+        with_frame(q, work);
+        return Ok(());
+    }
+    if q.flavor() == Flavor::MainRoot {
+        return Err(Error::new(ErrorKind::InvalidArgument, "invalid queue"));
+    }
+    if would_deadlock(q, barrier) {
+        return Err(Error::new(
+            ErrorKind::Deadlock,
+            format!(
+                "sync onto queue '{}' from code already running on it (or on a queue targeting it) would deadlock",
+                q.label().to_string_lossy()
+            ),
+        ));
+    }
+    let mut held = [(ptr::null::<QueueInner>(), Hold::Lock); MAX_CHAIN];
+    if let Some(n) = try_acquire_chain(q, barrier, &mut held) {
+        let r = catch_unwind(AssertUnwindSafe(|| with_frame(q, &mut *work)));
+        release_chain(&held[..n]);
+        if let Err(p) = r {
+            resume_unwind(p);
+        }
+        return Ok(());
+    }
+    // Slow path: wait in line.
+    // SAFETY: the waiter outlives every use of `work` (we return only after DONE/HANDED_OFF
+    // and, for a hand-off, after running it ourselves).
+    let work_static: *mut (dyn FnMut() + 'static) = unsafe {
+        std::mem::transmute::<*mut (dyn FnMut() + '_), *mut (dyn FnMut() + 'static)>(work)
+    };
+    let waiter = SyncWaiter {
+        header: TaskHeader::new(waiter_call, SYNC_WAITER | if barrier { BARRIER } else { 0 }),
+        work: work_static,
+        thread: thread::current(),
+        state: AtomicU32::new(WAITING),
+    };
+    // SAFETY: the waiter stays alive (we block below until the queue is done with it).
+    unsafe { q.enqueue(NonNull::from(&waiter.header)) };
+    crate::pool::blocking(|| {
+        while waiter.state.load(Ordering::Acquire) == WAITING {
+            thread::park();
+        }
+    });
+    let state = waiter.state.load(Ordering::Acquire);
+    if state != DONE {
+        let r = catch_unwind(AssertUnwindSafe(|| with_frame(q, &mut *work)));
+        if state == ADMITTED {
+            q.exit_reader();
+        } else {
+            q.unlock(true);
+        }
+        if let Err(p) = r {
+            resume_unwind(p);
+        }
+    }
+    Ok(())
+}
+
+/// `sync` of a closure with a result. A panic on another thread (a drain running the work)
+/// is reported there and returned as an error here.
+pub(crate) fn sync_closure<R: Send, F: FnOnce() -> R + Send>(
+    q: &QueueInner,
+    barrier: bool,
+    f: F,
+) -> Result<R, Error> {
+    let mut f = Some(f);
+    let mut out: Option<R> = None;
+    let here = thread::current().id();
+    let mut work = || {
+        let f = f.take().expect("sync work runs once");
+        if thread::current().id() == here {
+            out = Some(f());
+        } else {
+            match catch_unwind(AssertUnwindSafe(f)) {
+                Ok(r) => out = Some(r),
+                Err(p) => report_panic(&*p),
+            }
+        }
+    };
+    sync_raw(q, barrier, &mut work)?;
+    out.ok_or_else(|| Error::new(ErrorKind::Panic, "the sync work panicked"))
+}

@@ -1,0 +1,104 @@
+//! Work items ("continuations"): an intrusive header followed by the work itself.
+//!
+//! Every item that travels through a queue is a `TaskHeader` at the start of a larger
+//! allocation. `call` either runs the item and frees it, or only frees it (when a queue is
+//! destroyed with items still pending). The same header is embedded in every queue (`link`),
+//! so a queue that becomes runnable is enqueued on its target with no allocation.
+
+use std::mem::ManuallyDrop;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::AtomicPtr;
+
+/// What `call` should do with the item.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Run,
+    Discard,
+}
+
+pub(crate) type CallFn = unsafe fn(NonNull<TaskHeader>, Action);
+
+/// The item runs alone on a concurrent queue.
+pub(crate) const BARRIER: usize = 1;
+/// The item is a `SyncWaiter` on a caller's stack.
+pub(crate) const SYNC_WAITER: usize = 2;
+/// The item is a queue's embedded `link` (a child queue's drain).
+pub(crate) const QUEUE_LINK: usize = 4;
+/// After running the item, the drain must re-evaluate the queue's target.
+pub(crate) const RETARGET: usize = 8;
+
+#[repr(C)]
+pub(crate) struct TaskHeader {
+    /// Next item in an intrusive MPSC list (`queue::list`).
+    pub(crate) next: AtomicPtr<TaskHeader>,
+    pub(crate) call: CallFn,
+    pub(crate) flags: usize,
+}
+
+impl TaskHeader {
+    pub(crate) const fn new(call: CallFn, flags: usize) -> Self {
+        TaskHeader {
+            next: AtomicPtr::new(ptr::null_mut()),
+            call,
+            flags,
+        }
+    }
+}
+
+#[repr(C)]
+struct Boxed<F> {
+    header: TaskHeader,
+    f: ManuallyDrop<F>,
+}
+
+unsafe fn call_boxed<F: FnOnce()>(task: NonNull<TaskHeader>, action: Action) {
+    // SAFETY: `task` was produced by `boxed::<F>` and is consumed exactly once.
+    let b = unsafe { Box::from_raw(task.as_ptr() as *mut Boxed<F>) };
+    let f = ManuallyDrop::into_inner(b.f);
+    if action == Action::Run {
+        f();
+    }
+}
+
+/// A heap item running `f`, with `flags`.
+pub(crate) fn boxed<F: FnOnce() + Send + 'static>(f: F, flags: usize) -> NonNull<TaskHeader> {
+    let b = Box::new(Boxed {
+        header: TaskHeader::new(call_boxed::<F>, flags),
+        f: ManuallyDrop::new(f),
+    });
+    // SAFETY: Box::into_raw never returns null.
+    unsafe { NonNull::new_unchecked(Box::into_raw(b) as *mut TaskHeader) }
+}
+
+/// Runs (or discards) an item, consuming it.
+///
+/// # Safety
+/// `task` must be a live item not owned by any list.
+#[inline]
+pub(crate) unsafe fn invoke(task: NonNull<TaskHeader>, action: Action) {
+    // SAFETY: per the contract, the header is live.
+    unsafe { ((*task.as_ptr()).call)(task, action) }
+}
+
+/// A raw pointer that may cross threads (C contexts are the caller's business).
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(pub(crate) *mut std::ffi::c_void);
+// SAFETY: the C contract makes the caller responsible for the context's thread safety.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+/// A C callback and its context, runnable from any thread.
+pub(crate) type CFunction = unsafe extern "C" fn(*mut std::ffi::c_void);
+
+/// An item calling a C function with its context.
+pub(crate) fn c_task(f: CFunction, ctx: *mut std::ffi::c_void, flags: usize) -> NonNull<TaskHeader> {
+    let ctx = SendPtr(ctx);
+    boxed(
+        move || {
+            let c = ctx;
+            // SAFETY: the C caller promised `f(ctx)` may be called once from any thread.
+            unsafe { f(c.0) }
+        },
+        flags,
+    )
+}

@@ -1,0 +1,171 @@
+# CTest entries. Included from the top-level CMakeLists.txt when BUILD_TESTING
+# is on. Labels: rust, c, compat, header, install (ctest -L <label>).
+
+# --- Rust suites, plus the header/ABI checks of the tests/abi-check member ---
+add_test(NAME cargo_test
+  COMMAND "${CARGO_EXECUTABLE}" test --target-dir "${RGCD_CARGO_TARGET_DIR}"
+  WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")
+# The first debug build of the crate and its tests is slow on small machines.
+set_tests_properties(cargo_test PROPERTIES TIMEOUT 900 LABELS rust)
+
+# --- C tests: one program per file in tests/c, one CTest entry each ---
+file(GLOB _rgcd_c_tests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/c/*.c")
+foreach(_src IN LISTS _rgcd_c_tests)
+  get_filename_component(_name "${_src}" NAME_WE)
+  rgcd_add_program(c_${_name} "${_src}"
+    OUTPUT_DIR "${CMAKE_BINARY_DIR}/tests/c"
+    C_STANDARD 11
+    LINK rgcd::rgcd Threads::Threads)
+  add_test(NAME c_${_name} COMMAND c_${_name})
+  set_tests_properties(c_${_name} PROPERTIES TIMEOUT 120 LABELS c)
+endforeach()
+
+# --- libdispatch compatibility: tests/compat programs use only
+# <dispatch/dispatch.h>. They are built with the project's C compiler and, to
+# check that they compile unchanged with both, once more with the other of
+# gcc/clang when it is installed (compiled, linked and run by the test).
+# tests/compat/blocks/ holds programs for the block API: clang -fblocks plus
+# the BlocksRuntime library. A leading "compat_" in a file name is not repeated
+# in the test name. ---
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  set(_rgcd_alt_cc_name clang)
+elseif(CMAKE_C_COMPILER_ID MATCHES "Clang")
+  set(_rgcd_alt_cc_name gcc)
+endif()
+if(_rgcd_alt_cc_name)
+  find_program(RGCD_ALT_C_COMPILER ${_rgcd_alt_cc_name})
+endif()
+
+# rgcd_add_compile_and_run_test(<name> <compiler> <source> [CFLAGS <flags>] [LIBS <libs>])
+# A test that compiles <source> with <compiler> against the staged library and
+# runs it (cmake/CompileAndRun.cmake). CFLAGS/LIBS are space-separated.
+function(rgcd_add_compile_and_run_test name compiler source)
+  cmake_parse_arguments(PARSE_ARGV 3 arg "" "CFLAGS;LIBS" "")
+  add_test(NAME ${name}
+    COMMAND "${CMAKE_COMMAND}"
+      "-DCOMPILER=${compiler}"
+      "-DSOURCE=${source}"
+      "-DOUTPUT=${CMAKE_BINARY_DIR}/tests/compat/bin/${name}"
+      "-DINCLUDE_DIR=${PROJECT_SOURCE_DIR}/include"
+      "-DLIB_DIR=${RGCD_STAGE_DIR}"
+      "-DWERROR=${RGCD_WERROR}"
+      "-DCFLAGS=${arg_CFLAGS}"
+      "-DLIBS=${arg_LIBS}"
+      -P "${PROJECT_SOURCE_DIR}/cmake/CompileAndRun.cmake")
+  set_tests_properties(${name} PROPERTIES TIMEOUT 120 LABELS compat)
+endfunction()
+
+file(GLOB _rgcd_compat_tests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/compat/*.c")
+foreach(_src IN LISTS _rgcd_compat_tests)
+  get_filename_component(_name "${_src}" NAME_WE)
+  string(REGEX REPLACE "^compat_" "" _name "${_name}")
+  rgcd_add_program(compat_${_name} "${_src}"
+    OUTPUT_DIR "${CMAKE_BINARY_DIR}/tests/compat"
+    C_STANDARD 11
+    LINK rgcd::rgcd Threads::Threads)
+  add_test(NAME compat_${_name} COMMAND compat_${_name})
+  set_tests_properties(compat_${_name} PROPERTIES TIMEOUT 120 LABELS compat)
+  if(RGCD_ALT_C_COMPILER)
+    rgcd_add_compile_and_run_test(compat_${_name}_${_rgcd_alt_cc_name}
+      "${RGCD_ALT_C_COMPILER}" "${_src}")
+  endif()
+endforeach()
+
+if(CMAKE_C_COMPILER_ID MATCHES "Clang")
+  set(RGCD_BLOCKS_C_COMPILER "${CMAKE_C_COMPILER}")
+else()
+  find_program(RGCD_BLOCKS_C_COMPILER clang)
+endif()
+find_library(RGCD_BLOCKS_RUNTIME BlocksRuntime)
+file(GLOB _rgcd_blocks_tests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/compat/blocks/*.c")
+if(_rgcd_blocks_tests AND RGCD_BLOCKS_C_COMPILER AND RGCD_BLOCKS_RUNTIME)
+  foreach(_src IN LISTS _rgcd_blocks_tests)
+    get_filename_component(_name "${_src}" NAME_WE)
+    string(REGEX REPLACE "^compat_" "" _name "${_name}")
+    string(REGEX REPLACE "^blocks_" "" _name "${_name}")
+    rgcd_add_compile_and_run_test(compat_blocks_${_name} "${RGCD_BLOCKS_C_COMPILER}" "${_src}"
+      CFLAGS "-fblocks" LIBS "${RGCD_BLOCKS_RUNTIME}")
+  endforeach()
+elseif(_rgcd_blocks_tests)
+  message(STATUS "rgcd: clang or BlocksRuntime (libblocksruntime-dev) not found, block API tests skipped")
+endif()
+
+# --- Header checks: rgcd.h (included twice) and dispatch/dispatch.h must
+# compile without a warning as strict C99 and as C++11, and link. The programs
+# are built by their test, so a header problem is one failing test rather than
+# a broken build. ---
+if(EXISTS "${PROJECT_SOURCE_DIR}/include/dispatch/dispatch.h")
+  add_executable(header_check_c EXCLUDE_FROM_ALL "${PROJECT_SOURCE_DIR}/tests/header/header_check.c")
+  set_target_properties(header_check_c PROPERTIES
+    C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF
+    RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/header")
+  add_executable(header_check_cxx EXCLUDE_FROM_ALL "${PROJECT_SOURCE_DIR}/tests/header/header_check.cpp")
+  set_target_properties(header_check_cxx PROPERTIES
+    CXX_STANDARD 11 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
+    RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/header")
+  foreach(_target header_check_c header_check_cxx)
+    target_compile_options(${_target} PRIVATE ${RGCD_WARNINGS})
+    if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+      target_compile_options(${_target} PRIVATE -Wpedantic)
+    endif()
+    target_link_libraries(${_target} PRIVATE rgcd::rgcd)
+  endforeach()
+
+  add_test(NAME header_c99
+    COMMAND "${CMAKE_COMMAND}" --build "${CMAKE_BINARY_DIR}" --target header_check_c --config $<CONFIG>)
+  add_test(NAME header_cxx11
+    COMMAND "${CMAKE_COMMAND}" --build "${CMAKE_BINARY_DIR}" --target header_check_cxx --config $<CONFIG>)
+  # Two builds in one tree at a time could step on each other.
+  set_tests_properties(header_c99 header_cxx11 PROPERTIES
+    TIMEOUT 300 LABELS header RESOURCE_LOCK rgcd_build_tree)
+else()
+  message(STATUS "rgcd: include/dispatch/dispatch.h not found, header checks skipped")
+endif()
+
+# --- Install the build into a scratch prefix, then build programs against the
+# installed tree with find_package(rgcd) and with pkg-config. ---
+set(RGCD_TEST_PREFIX "${CMAKE_BINARY_DIR}/install-test")
+add_test(NAME install
+  COMMAND "${CMAKE_COMMAND}"
+    "-DBUILD_DIR=${CMAKE_BINARY_DIR}"
+    "-DPREFIX=${RGCD_TEST_PREFIX}"
+    "-DCONFIG=$<CONFIG>"
+    "-DLIBDIR=${CMAKE_INSTALL_LIBDIR}"
+    "-DINCLUDEDIR=${CMAKE_INSTALL_INCLUDEDIR}"
+    "-DSHARED_REALNAME=${RGCD_SHARED_REALNAME}"
+    "-DSONAME=${RGCD_SONAME}"
+    "-DSHARED_NAME=${RGCD_SHARED_NAME}"
+    "-DSTATIC_NAME=${RGCD_STATIC_NAME}"
+    "-DREADELF=${CMAKE_READELF}"
+    -P "${PROJECT_SOURCE_DIR}/cmake/CheckInstall.cmake")
+set_tests_properties(install PROPERTIES
+  TIMEOUT 120 LABELS install FIXTURES_SETUP rgcd_install)
+
+add_test(NAME consumer_cmake
+  COMMAND "${CMAKE_CTEST_COMMAND}"
+    --build-and-test
+      "${PROJECT_SOURCE_DIR}/tests/consumer/cmake"
+      "${CMAKE_BINARY_DIR}/consumer-cmake"
+    --build-generator "${CMAKE_GENERATOR}"
+    --build-makeprogram "${CMAKE_MAKE_PROGRAM}"
+    --build-options
+      "-DCMAKE_PREFIX_PATH=${RGCD_TEST_PREFIX}"
+      "-DCMAKE_C_COMPILER=${CMAKE_C_COMPILER}"
+      "-DCMAKE_BUILD_TYPE=$<CONFIG>"
+      "-DRGCD_EXPECTED_VERSION=${PROJECT_VERSION}"
+    --test-command "${CMAKE_CTEST_COMMAND}" --output-on-failure --timeout 60)
+set_tests_properties(consumer_cmake PROPERTIES
+  TIMEOUT 300 LABELS install FIXTURES_REQUIRED rgcd_install)
+
+find_package(PkgConfig QUIET)
+find_program(RGCD_BASH bash)
+if(PKG_CONFIG_EXECUTABLE AND RGCD_BASH)
+  add_test(NAME consumer_pkgconfig
+    COMMAND "${RGCD_BASH}" "${PROJECT_SOURCE_DIR}/tests/consumer/pkgconfig/run.sh"
+      "${CMAKE_BINARY_DIR}/consumer-pkgconfig")
+  set_tests_properties(consumer_pkgconfig PROPERTIES
+    TIMEOUT 300 LABELS install FIXTURES_REQUIRED rgcd_install
+    ENVIRONMENT "PKG_CONFIG_PATH=${RGCD_TEST_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig;PKG_CONFIG=${PKG_CONFIG_EXECUTABLE};CC=${CMAKE_C_COMPILER}")
+else()
+  message(STATUS "rgcd: pkg-config or bash not found, consumer_pkgconfig test skipped")
+endif()

@@ -1,0 +1,619 @@
+/*
+ * dispatch/dispatch.h - libdispatch source compatibility for rgcd.
+ *
+ * C and C++ code written against libdispatch's function-pointer API (the `_f`
+ * functions) compiles unchanged with this header and links with `-lrgcd`.
+ * Every name below is a thin mapping onto the rgcd C ABI declared in rgcd.h:
+ * types are aliases of rgcd's handles, constants have libdispatch's values, and
+ * functions are static inline wrappers.
+ *
+ * Where libdispatch's function returns void, the wrapper ignores rgcd's status;
+ * a failed call leaves its reason in rgcd_last_error() (and, for submit calls,
+ * the work function is never called). Include rgcd.h's API directly when you
+ * want those statuses.
+ *
+ * Under clang with -fblocks (__BLOCKS__), the block variants (dispatch_async,
+ * dispatch_sync, ...) are provided too; they need <Block.h> and -lBlocksRuntime.
+ */
+#ifndef RGCD_DISPATCH_DISPATCH_H
+#define RGCD_DISPATCH_DISPATCH_H
+
+/* Relative to this file, so it resolves both in the source tree and in an
+ * installed prefix, where rgcd.h sits next to the dispatch/ directory. */
+#include "../rgcd.h"
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#if defined(__BLOCKS__)
+#include <Block.h>
+#endif
+
+/* The libdispatch API revision whose names this header provides. */
+#ifndef DISPATCH_API_VERSION
+#define DISPATCH_API_VERSION 20181008
+#endif
+
+/* Marks dispatch_main() as never returning, for C and C++ compilers alike. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RGCD_DISPATCH_NORETURN __attribute__((__noreturn__))
+#elif defined(_MSC_VER)
+#define RGCD_DISPATCH_NORETURN __declspec(noreturn)
+#else
+#define RGCD_DISPATCH_NORETURN
+#endif
+
+/* Casts that stay quiet under C++'s -Wold-style-cast. */
+#ifdef __cplusplus
+#define RGCD_DISPATCH_REINTERPRET(type, value) (reinterpret_cast<type>(value))
+#define RGCD_DISPATCH_STATIC(type, value) (static_cast<type>(value))
+#else
+#define RGCD_DISPATCH_REINTERPRET(type, value) ((type)(value))
+#define RGCD_DISPATCH_STATIC(type, value) ((type)(value))
+#endif
+
+/* ======================================================================
+ * Types
+ * ====================================================================== */
+
+/* Any dispatch object (queue, group, semaphore): rgcd's generic handle, so every
+ * handle type converts to it implicitly in C and C++. */
+typedef rgcd_object_t dispatch_object_t;
+
+/* A queue handle: rgcd_queue_t. The specialised names are the same type. */
+typedef rgcd_queue_t dispatch_queue_t;
+typedef rgcd_queue_t dispatch_queue_global_t;     /* returned by dispatch_get_global_queue */
+typedef rgcd_queue_t dispatch_queue_serial_t;     /* a serial queue */
+typedef rgcd_queue_t dispatch_queue_concurrent_t; /* a concurrent queue */
+typedef rgcd_queue_t dispatch_queue_main_t;       /* returned by dispatch_get_main_queue */
+
+/* A queue attribute: never dereferenced; it carries rgcd_queue_attr_t flags cast
+ * to a pointer (bit 0 concurrent, bit 1 inactive, QoS class in bits 8..15). */
+typedef struct rgcd_dispatch_queue_attr_s *dispatch_queue_attr_t;
+
+/* A group handle: rgcd_group_t. */
+typedef rgcd_group_t dispatch_group_t;
+
+/* A counting semaphore handle: rgcd_semaphore_t. */
+typedef rgcd_semaphore_t dispatch_semaphore_t;
+
+/* Nanoseconds on the monotonic clock, or a wall-clock deadline: rgcd_time_t. */
+typedef rgcd_time_t dispatch_time_t;
+
+/* A once predicate: must be zero-initialised static or global storage. */
+typedef rgcd_once_t dispatch_once_t;
+
+/* A work function receiving the context pointer given at submission. */
+typedef void (*dispatch_function_t)(void *context);
+
+/* QoS classes, with the values of Apple's <sys/qos.h> (skipped if it is included). */
+#if !defined(_SYS_QOS_H) && !defined(RGCD_DISPATCH_HAVE_QOS_CLASS_T)
+#define RGCD_DISPATCH_HAVE_QOS_CLASS_T 1
+typedef unsigned int qos_class_t;
+#ifndef QOS_CLASS_USER_INTERACTIVE
+#define QOS_CLASS_USER_INTERACTIVE 0x21u /* RGCD_QOS_USER_INTERACTIVE */
+#endif
+#ifndef QOS_CLASS_USER_INITIATED
+#define QOS_CLASS_USER_INITIATED 0x19u   /* RGCD_QOS_USER_INITIATED */
+#endif
+#ifndef QOS_CLASS_DEFAULT
+#define QOS_CLASS_DEFAULT 0x15u          /* RGCD_QOS_DEFAULT */
+#endif
+#ifndef QOS_CLASS_UTILITY
+#define QOS_CLASS_UTILITY 0x11u          /* RGCD_QOS_UTILITY */
+#endif
+#ifndef QOS_CLASS_BACKGROUND
+#define QOS_CLASS_BACKGROUND 0x09u       /* RGCD_QOS_BACKGROUND */
+#endif
+#ifndef QOS_CLASS_UNSPECIFIED
+#define QOS_CLASS_UNSPECIFIED 0x00u      /* RGCD_QOS_UNSPECIFIED */
+#endif
+#endif
+
+/* A QoS class as used by the queue API: rgcd_qos_class_t values. */
+typedef qos_class_t dispatch_qos_class_t;
+
+/* ======================================================================
+ * Constants
+ * ====================================================================== */
+
+/* Queue attributes for dispatch_queue_create: rgcd_queue_attr_t flags as pointers. */
+#define RGCD_DISPATCH_ATTR(flags) \
+    RGCD_DISPATCH_REINTERPRET(dispatch_queue_attr_t, RGCD_DISPATCH_STATIC(uintptr_t, flags))
+#define DISPATCH_QUEUE_SERIAL NULL /* RGCD_QUEUE_SERIAL */
+#define DISPATCH_QUEUE_CONCURRENT RGCD_DISPATCH_ATTR(RGCD_QUEUE_CONCURRENT)
+#define DISPATCH_QUEUE_SERIAL_INACTIVE RGCD_DISPATCH_ATTR(RGCD_QUEUE_INACTIVE)
+#define DISPATCH_QUEUE_CONCURRENT_INACTIVE \
+    RGCD_DISPATCH_ATTR(RGCD_QUEUE_CONCURRENT | RGCD_QUEUE_INACTIVE)
+
+/* dispatch_apply_f's queue argument meaning "pick a suitable queue" (rgcd: NULL). */
+#define DISPATCH_APPLY_AUTO RGCD_DISPATCH_STATIC(dispatch_queue_t, NULL)
+
+/* Time values: RGCD_TIME_NOW, RGCD_TIME_FOREVER, RGCD_WALLTIME_NOW. */
+#define DISPATCH_TIME_NOW RGCD_TIME_NOW
+#define DISPATCH_TIME_FOREVER RGCD_TIME_FOREVER
+#define DISPATCH_WALLTIME_NOW RGCD_WALLTIME_NOW
+
+/* Unit conversions (also defined by some system headers, hence the guards). */
+#ifndef NSEC_PER_SEC
+#define NSEC_PER_SEC 1000000000ull
+#endif
+#ifndef NSEC_PER_MSEC
+#define NSEC_PER_MSEC 1000000ull
+#endif
+#ifndef USEC_PER_SEC
+#define USEC_PER_SEC 1000000ull
+#endif
+#ifndef NSEC_PER_USEC
+#define NSEC_PER_USEC 1000ull
+#endif
+
+/* Legacy priorities for dispatch_get_global_queue: RGCD_QUEUE_PRIORITY_* values. */
+#define DISPATCH_QUEUE_PRIORITY_HIGH 2
+#define DISPATCH_QUEUE_PRIORITY_DEFAULT 0
+#define DISPATCH_QUEUE_PRIORITY_LOW (-2)
+#define DISPATCH_QUEUE_PRIORITY_BACKGROUND (-32767 - 1) /* INT16_MIN */
+
+/* dispatch_queue_get_label's argument meaning "the queue running the caller". */
+#define DISPATCH_CURRENT_QUEUE_LABEL NULL
+
+/* dispatch_set_target_queue's argument meaning "the default target". */
+#define DISPATCH_TARGET_QUEUE_DEFAULT NULL
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * Queue attributes
+ * ====================================================================== */
+
+/* Returns attr with the inactive flag (RGCD_QUEUE_INACTIVE) added: the queue is
+ * created inactive and runs nothing until dispatch_activate. */
+static inline dispatch_queue_attr_t
+dispatch_queue_attr_make_initially_inactive(dispatch_queue_attr_t attr)
+{
+    uintptr_t flags = RGCD_DISPATCH_REINTERPRET(uintptr_t, attr) | RGCD_QUEUE_INACTIVE;
+    return RGCD_DISPATCH_REINTERPRET(dispatch_queue_attr_t, flags);
+}
+
+/* Returns attr with its QoS class replaced (bits 8..15). As in libdispatch, an
+ * unknown class or a relative priority outside [-15, 0] returns attr unchanged;
+ * rgcd ignores the relative priority itself. */
+static inline dispatch_queue_attr_t
+dispatch_queue_attr_make_with_qos_class(dispatch_queue_attr_t attr, dispatch_qos_class_t qos_class,
+                                        int relative_priority)
+{
+    uintptr_t flags = RGCD_DISPATCH_REINTERPRET(uintptr_t, attr);
+    uintptr_t qos = qos_class;
+    switch (qos_class) {
+    case RGCD_QOS_USER_INTERACTIVE:
+    case RGCD_QOS_USER_INITIATED:
+    case RGCD_QOS_DEFAULT:
+    case RGCD_QOS_UTILITY:
+    case RGCD_QOS_BACKGROUND:
+    case RGCD_QOS_UNSPECIFIED:
+        break;
+    default:
+        return attr;
+    }
+    if (relative_priority > 0 || relative_priority < -15) {
+        return attr;
+    }
+    flags &= ~(RGCD_DISPATCH_STATIC(uintptr_t, 0xff) << RGCD_QUEUE_QOS_SHIFT);
+    flags |= qos << RGCD_QUEUE_QOS_SHIFT;
+    return RGCD_DISPATCH_REINTERPRET(dispatch_queue_attr_t, flags);
+}
+
+/* ======================================================================
+ * Queues
+ * ====================================================================== */
+
+/* The rgcd_queue_attr_t flags carried by a dispatch_queue_attr_t. */
+static inline rgcd_queue_attr_t rgcd_dispatch_attr_flags(dispatch_queue_attr_t attr)
+{
+    return RGCD_DISPATCH_STATIC(rgcd_queue_attr_t, RGCD_DISPATCH_REINTERPRET(uintptr_t, attr));
+}
+
+/* rgcd_queue_create: a new queue (+1 reference), or NULL with rgcd_last_error().
+ * The label is copied; attr is DISPATCH_QUEUE_SERIAL, DISPATCH_QUEUE_CONCURRENT or
+ * a value built by the dispatch_queue_attr_make_* functions. */
+static inline dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t attr)
+{
+    return rgcd_queue_create(label, rgcd_dispatch_attr_flags(attr));
+}
+
+/* rgcd_queue_create_with_target: as dispatch_queue_create, targeting `target`
+ * (DISPATCH_TARGET_QUEUE_DEFAULT for the default). */
+static inline dispatch_queue_t dispatch_queue_create_with_target(const char *label,
+                                                                 dispatch_queue_attr_t attr,
+                                                                 dispatch_queue_t target)
+{
+    return rgcd_queue_create_with_target(label, rgcd_dispatch_attr_flags(attr), target);
+}
+
+/* rgcd_get_global_queue: the borrowed root queue for a QoS class or legacy
+ * priority; flags must be 0. */
+static inline dispatch_queue_global_t dispatch_get_global_queue(intptr_t identifier,
+                                                                uintptr_t flags)
+{
+    return rgcd_get_global_queue(identifier, flags);
+}
+
+/* rgcd_get_main_queue: the borrowed queue drained by dispatch_main() on the main thread. */
+static inline dispatch_queue_main_t dispatch_get_main_queue(void)
+{
+    return rgcd_get_main_queue();
+}
+
+/* rgcd_queue_get_label: the queue's label (DISPATCH_CURRENT_QUEUE_LABEL: the queue
+ * running the caller); "" when there is none, never NULL. */
+static inline const char *dispatch_queue_get_label(dispatch_queue_t queue)
+{
+    const char *label = rgcd_queue_get_label(queue);
+    return label ? label : "";
+}
+
+/* rgcd_queue_get_qos_class: the queue's QoS class; stores the relative priority
+ * in *relative_priority_ptr when it is not NULL. */
+static inline dispatch_qos_class_t dispatch_queue_get_qos_class(dispatch_queue_t queue,
+                                                                int *relative_priority_ptr)
+{
+    return rgcd_queue_get_qos_class(queue, relative_priority_ptr);
+}
+
+/* rgcd_async_f: runs work(context) later on queue; returns immediately. */
+static inline void dispatch_async_f(dispatch_queue_t queue, void *context,
+                                    dispatch_function_t work)
+{
+    (void)rgcd_async_f(queue, context, work);
+}
+
+/* rgcd_sync_f: runs work(context) on queue and returns once it has run. On a
+ * serial queue already running the caller, rgcd reports a deadlock instead. */
+static inline void dispatch_sync_f(dispatch_queue_t queue, void *context,
+                                   dispatch_function_t work)
+{
+    (void)rgcd_sync_f(queue, context, work);
+}
+
+/* rgcd_barrier_async_f: on a concurrent queue, work runs alone after earlier items. */
+static inline void dispatch_barrier_async_f(dispatch_queue_t queue, void *context,
+                                            dispatch_function_t work)
+{
+    (void)rgcd_barrier_async_f(queue, context, work);
+}
+
+/* rgcd_barrier_sync_f: a barrier that returns once work has run. */
+static inline void dispatch_barrier_sync_f(dispatch_queue_t queue, void *context,
+                                           dispatch_function_t work)
+{
+    (void)rgcd_barrier_sync_f(queue, context, work);
+}
+
+/* rgcd_after_f: submits work to queue once the deadline `when` has passed
+ * (DISPATCH_TIME_FOREVER: never). */
+static inline void dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context,
+                                    dispatch_function_t work)
+{
+    (void)rgcd_after_f(when, queue, context, work);
+}
+
+/* rgcd_apply_f: runs work(context, i) for i in [0, iterations) in parallel, the
+ * caller taking part; returns when all have run. queue may be DISPATCH_APPLY_AUTO. */
+static inline void dispatch_apply_f(size_t iterations, dispatch_queue_t queue, void *context,
+                                    void (*work)(void *context, size_t iteration))
+{
+    (void)rgcd_apply_f(iterations, queue, context, work);
+}
+
+/* rgcd_once_f: runs function(context) exactly once per predicate; concurrent
+ * callers wait for it. The inline fast path skips the call once *predicate is ~0. */
+static inline void dispatch_once_f(dispatch_once_t *predicate, void *context,
+                                   dispatch_function_t function)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (__builtin_expect(__atomic_load_n(predicate, __ATOMIC_ACQUIRE) == ~RGCD_DISPATCH_STATIC(dispatch_once_t, 0), 1)) {
+        return;
+    }
+#endif
+    (void)rgcd_once_f(predicate, context, function);
+}
+
+/* rgcd_queue_set_specific: associates context with key on queue; destructor (may
+ * be NULL) is called with the old context when it is replaced or the queue dies. */
+static inline void dispatch_queue_set_specific(dispatch_queue_t queue, const void *key,
+                                               void *context, dispatch_function_t destructor)
+{
+    (void)rgcd_queue_set_specific(queue, key, context, destructor);
+}
+
+/* rgcd_queue_get_specific: the context for key on queue, or NULL. */
+static inline void *dispatch_queue_get_specific(dispatch_queue_t queue, const void *key)
+{
+    return rgcd_queue_get_specific(queue, key);
+}
+
+/* rgcd_get_specific: the context for key on the current queue or its targets, or NULL. */
+static inline void *dispatch_get_specific(const void *key)
+{
+    return rgcd_get_specific(key);
+}
+
+/* rgcd_main: parks the main thread draining the main queue; never returns (the
+ * program ends with exit()). If rgcd refuses (not the main thread), prints
+ * rgcd_last_error() to stderr and aborts. */
+RGCD_DISPATCH_NORETURN static inline void dispatch_main(void)
+{
+    (void)rgcd_main();
+    fprintf(stderr, "dispatch_main: %s\n", rgcd_last_error());
+    abort();
+}
+
+/* ======================================================================
+ * Groups
+ * ====================================================================== */
+
+/* rgcd_group_create: a new group (+1 reference), or NULL. */
+static inline dispatch_group_t dispatch_group_create(void)
+{
+    return rgcd_group_create();
+}
+
+/* rgcd_group_enter: counts one more outstanding piece of work. */
+static inline void dispatch_group_enter(dispatch_group_t group)
+{
+    (void)rgcd_group_enter(group);
+}
+
+/* rgcd_group_leave: balances one dispatch_group_enter (unbalanced: reported by rgcd). */
+static inline void dispatch_group_leave(dispatch_group_t group)
+{
+    (void)rgcd_group_leave(group);
+}
+
+/* rgcd_group_wait: blocks until the group is empty or the deadline passes.
+ * Returns 0 when empty, non-zero on timeout (RGCD_TIMED_OUT) or error (< 0). */
+static inline intptr_t dispatch_group_wait(dispatch_group_t group, dispatch_time_t timeout)
+{
+    return rgcd_group_wait(group, timeout);
+}
+
+/* rgcd_group_notify_f: submits work to queue once the group is empty. */
+static inline void dispatch_group_notify_f(dispatch_group_t group, dispatch_queue_t queue,
+                                           void *context, dispatch_function_t work)
+{
+    (void)rgcd_group_notify_f(group, queue, context, work);
+}
+
+/* rgcd_group_async_f: dispatch_async_f, with the work counted in group until it returns. */
+static inline void dispatch_group_async_f(dispatch_group_t group, dispatch_queue_t queue,
+                                          void *context, dispatch_function_t work)
+{
+    (void)rgcd_group_async_f(group, queue, context, work);
+}
+
+/* ======================================================================
+ * Semaphores
+ * ====================================================================== */
+
+/* rgcd_semaphore_create: a semaphore starting at value (+1 reference); NULL if
+ * value < 0. */
+static inline dispatch_semaphore_t dispatch_semaphore_create(intptr_t value)
+{
+    return rgcd_semaphore_create(value);
+}
+
+/* rgcd_semaphore_wait: decrements, blocking until the deadline if needed.
+ * Returns 0 on success, non-zero on timeout (RGCD_TIMED_OUT) or error (< 0). */
+static inline intptr_t dispatch_semaphore_wait(dispatch_semaphore_t dsema, dispatch_time_t timeout)
+{
+    return rgcd_semaphore_wait(dsema, timeout);
+}
+
+/* rgcd_semaphore_signal: increments. Returns non-zero if a waiting thread was
+ * woken, 0 otherwise (also on error). */
+static inline intptr_t dispatch_semaphore_signal(dispatch_semaphore_t dsema)
+{
+    int woke = rgcd_semaphore_signal(dsema);
+    return woke > 0 ? woke : 0;
+}
+
+/* ======================================================================
+ * Time
+ * ====================================================================== */
+
+/* rgcd_time: `when` (DISPATCH_TIME_NOW for now) plus delta nanoseconds;
+ * DISPATCH_TIME_FOREVER saturates. */
+static inline dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta)
+{
+    return rgcd_time(when, delta);
+}
+
+/* rgcd_walltime: a wall-clock deadline at *when (NULL: now) plus delta nanoseconds. */
+static inline dispatch_time_t dispatch_walltime(const struct timespec *when, int64_t delta)
+{
+    return rgcd_walltime(when, delta);
+}
+
+/* ======================================================================
+ * Objects (any handle)
+ * ====================================================================== */
+
+/* rgcd_retain: one more reference (no-op for global and main queues). */
+static inline void dispatch_retain(dispatch_object_t object)
+{
+    (void)rgcd_retain(object);
+}
+
+/* rgcd_release: drops one reference; the last one frees the object (the
+ * finalizer runs on its target queue). No-op for global and main queues. */
+static inline void dispatch_release(dispatch_object_t object)
+{
+    (void)rgcd_release(object);
+}
+
+/* rgcd_suspend: stops a queue from starting new items; nests by count. */
+static inline void dispatch_suspend(dispatch_object_t object)
+{
+    (void)rgcd_suspend(object);
+}
+
+/* rgcd_resume: balances one dispatch_suspend. */
+static inline void dispatch_resume(dispatch_object_t object)
+{
+    (void)rgcd_resume(object);
+}
+
+/* rgcd_activate: starts an object created inactive. */
+static inline void dispatch_activate(dispatch_object_t object)
+{
+    (void)rgcd_activate(object);
+}
+
+/* rgcd_set_context: the application pointer passed to the finalizer. */
+static inline void dispatch_set_context(dispatch_object_t object, void *context)
+{
+    (void)rgcd_set_context(object, context);
+}
+
+/* rgcd_get_context: the pointer set by dispatch_set_context, or NULL. */
+static inline void *dispatch_get_context(dispatch_object_t object)
+{
+    return rgcd_get_context(object);
+}
+
+/* rgcd_set_finalizer_f: finalizer(context) runs once, on the object's target
+ * queue, after the last release. */
+static inline void dispatch_set_finalizer_f(dispatch_object_t object,
+                                            dispatch_function_t finalizer)
+{
+    (void)rgcd_set_finalizer_f(object, finalizer);
+}
+
+/* rgcd_set_target_queue: items of object run as part of queue from now on
+ * (DISPATCH_TARGET_QUEUE_DEFAULT: the default target). */
+static inline void dispatch_set_target_queue(dispatch_object_t object, dispatch_queue_t queue)
+{
+    (void)rgcd_set_target_queue(object, queue);
+}
+
+/* ======================================================================
+ * Blocks (clang -fblocks): inline wrappers over the _f functions.
+ * Asynchronous variants copy the block (Block_copy) and a trampoline calls and
+ * releases it; synchronous ones call the caller's block directly.
+ * ====================================================================== */
+#if defined(__BLOCKS__)
+
+/* A block taking no arguments and returning nothing. */
+typedef void (^dispatch_block_t)(void);
+
+/* The block type taken by dispatch_apply: called with each iteration index. */
+typedef void (^rgcd_dispatch_apply_block_t)(size_t iteration);
+
+/* Calls a block passed as context (synchronous variants). */
+static inline void rgcd_dispatch_block_call(void *context)
+{
+    RGCD_DISPATCH_REINTERPRET(dispatch_block_t, context)();
+}
+
+/* Calls a Block_copy'd block passed as context, then releases it. */
+static inline void rgcd_dispatch_block_call_release(void *context)
+{
+    dispatch_block_t block = RGCD_DISPATCH_REINTERPRET(dispatch_block_t, context);
+    block();
+    Block_release(block);
+}
+
+/* Calls an apply block passed as context with the iteration index. */
+static inline void rgcd_dispatch_apply_block_call(void *context, size_t iteration)
+{
+    RGCD_DISPATCH_REINTERPRET(rgcd_dispatch_apply_block_t, context)(iteration);
+}
+
+/* dispatch_async_f with a copy of block. */
+static inline void dispatch_async(dispatch_queue_t queue, dispatch_block_t block)
+{
+    dispatch_block_t copy = Block_copy(block);
+    if (rgcd_async_f(queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* dispatch_sync_f calling block. */
+static inline void dispatch_sync(dispatch_queue_t queue, dispatch_block_t block)
+{
+    (void)rgcd_sync_f(queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+}
+
+/* dispatch_barrier_async_f with a copy of block. */
+static inline void dispatch_barrier_async(dispatch_queue_t queue, dispatch_block_t block)
+{
+    dispatch_block_t copy = Block_copy(block);
+    if (rgcd_barrier_async_f(queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* dispatch_barrier_sync_f calling block. */
+static inline void dispatch_barrier_sync(dispatch_queue_t queue, dispatch_block_t block)
+{
+    (void)rgcd_barrier_sync_f(queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+}
+
+/* dispatch_after_f with a copy of block. */
+static inline void dispatch_after(dispatch_time_t when, dispatch_queue_t queue,
+                                  dispatch_block_t block)
+{
+    dispatch_block_t copy = Block_copy(block);
+    if (rgcd_after_f(when, queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* dispatch_apply_f calling block(i) for each iteration. */
+static inline void dispatch_apply(size_t iterations, dispatch_queue_t queue,
+                                  rgcd_dispatch_apply_block_t block)
+{
+    (void)rgcd_apply_f(iterations, queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_apply_block_call);
+}
+
+/* dispatch_once_f calling block, with the same inline fast path. */
+static inline void dispatch_once(dispatch_once_t *predicate, dispatch_block_t block)
+{
+    if (__builtin_expect(__atomic_load_n(predicate, __ATOMIC_ACQUIRE) == ~RGCD_DISPATCH_STATIC(dispatch_once_t, 0), 1)) {
+        return;
+    }
+    (void)rgcd_once_f(predicate, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+}
+
+/* dispatch_group_async_f with a copy of block. */
+static inline void dispatch_group_async(dispatch_group_t group, dispatch_queue_t queue,
+                                        dispatch_block_t block)
+{
+    dispatch_block_t copy = Block_copy(block);
+    if (rgcd_group_async_f(group, queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* dispatch_group_notify_f with a copy of block. */
+static inline void dispatch_group_notify(dispatch_group_t group, dispatch_queue_t queue,
+                                         dispatch_block_t block)
+{
+    dispatch_block_t copy = Block_copy(block);
+    if (rgcd_group_notify_f(group, queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
+        Block_release(copy);
+    }
+}
+
+#endif /* __BLOCKS__ */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RGCD_DISPATCH_DISPATCH_H */

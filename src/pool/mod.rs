@@ -237,7 +237,8 @@ impl Pool {
         None
     }
 
-    fn any_stealable(&self) -> bool {
+    /// Is any work queued anywhere (roots or workers' deques)?
+    pub(crate) fn any_stealable(&self) -> bool {
         self.has_pending()
             || self
                 .stealers
@@ -257,9 +258,7 @@ pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
     }
     let p = pool();
     p.blocked.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: LOCAL points at this worker's deque, alive for the worker's whole life.
-    let local_pending = unsafe { !(*local).is_empty() };
-    if local_pending || p.has_pending() {
+    if p.any_stealable() {
         p.notify_slow();
     }
     let r = f();

@@ -69,7 +69,7 @@ fn run(pool: &'static Pool) {
     let mut quiet = 0u32;
     loop {
         thread::sleep(TICK);
-        let saturated = pool.has_pending()
+        let saturated = pool.any_stealable()
             && pool.sleeping.load(Ordering::SeqCst) == 0
             && pool.searching.load(Ordering::SeqCst) == 0;
         if !saturated {
@@ -78,7 +78,7 @@ fn run(pool: &'static Pool) {
                 quiet = 0;
                 pool.monitor.parked.store(true, Ordering::SeqCst);
                 // Re-check after announcing, so a poke that saw us running is not lost.
-                let again = pool.has_pending()
+                let again = pool.any_stealable()
                     && pool.sleeping.load(Ordering::SeqCst) == 0
                     && pool.searching.load(Ordering::SeqCst) == 0;
                 if again && pool.monitor.parked.swap(false, Ordering::AcqRel) {

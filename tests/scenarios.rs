@@ -1,0 +1,319 @@
+//! The shared scenarios (same names as tests/c/ and the bindings' suites), on the Rust API.
+
+use rgcd::{apply, ErrorKind, Group, Once, Qos, Queue, QueueBuilder, Semaphore, Time};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn secs(s: u64) -> Time {
+    Time::after(Duration::from_secs(s))
+}
+
+#[test]
+fn fifo_many_queues() {
+    const QUEUES: usize = 1000;
+    const PER_QUEUE: usize = 900;
+    const GLOBAL: usize = 100_000;
+    let queues: Vec<Queue> = (0..QUEUES).map(|i| Queue::serial(&format!("q{i}"))).collect();
+    let next: Arc<Vec<AtomicUsize>> = Arc::new((0..QUEUES).map(|_| AtomicUsize::new(0)).collect());
+    let bad = Arc::new(AtomicUsize::new(0));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let g = Group::new();
+    let global = Queue::global(Qos::Default);
+    for seq in 0..PER_QUEUE {
+        for (qi, q) in queues.iter().enumerate() {
+            let (next, bad, ran) = (next.clone(), bad.clone(), ran.clone());
+            g.exec_async(q, move || {
+                if next[qi].fetch_add(1, Ordering::Relaxed) != seq {
+                    bad.fetch_add(1, Ordering::Relaxed);
+                }
+                ran.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        for _ in 0..GLOBAL / PER_QUEUE {
+            let ran = ran.clone();
+            g.exec_async(&global, move || {
+                ran.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    }
+    g.wait(secs(60)).expect("all tasks finish");
+    let total = QUEUES * PER_QUEUE + (GLOBAL / PER_QUEUE) * PER_QUEUE;
+    assert_eq!(ran.load(Ordering::Relaxed), total);
+    assert_eq!(bad.load(Ordering::Relaxed), 0, "FIFO order broken");
+    assert!(next.iter().all(|n| n.load(Ordering::Relaxed) == PER_QUEUE));
+}
+
+#[test]
+fn barrier_rw() {
+    let q = Queue::concurrent("rw");
+    let readers = Arc::new(AtomicI64::new(0));
+    let writers = Arc::new(AtomicI64::new(0));
+    let violations = Arc::new(AtomicUsize::new(0));
+    let value = Arc::new(AtomicUsize::new(0));
+    let g = Group::new();
+    let mut writes = 0;
+    for i in 0..20_000 {
+        let (r, w, v, val) = (readers.clone(), writers.clone(), violations.clone(), value.clone());
+        if i % 10 == 0 {
+            writes += 1;
+            g.enter();
+            let g2 = g.clone();
+            q.barrier_async(move || {
+                if w.fetch_add(1, Ordering::SeqCst) != 0 || r.load(Ordering::SeqCst) != 0 {
+                    v.fetch_add(1, Ordering::SeqCst);
+                }
+                val.fetch_add(1, Ordering::Relaxed);
+                w.fetch_sub(1, Ordering::SeqCst);
+                g2.leave().unwrap();
+            });
+        } else {
+            g.exec_async(&q, move || {
+                r.fetch_add(1, Ordering::SeqCst);
+                if w.load(Ordering::SeqCst) != 0 {
+                    v.fetch_add(1, Ordering::SeqCst);
+                }
+                r.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    }
+    g.wait(secs(60)).unwrap();
+    assert_eq!(violations.load(Ordering::SeqCst), 0);
+    assert_eq!(value.load(Ordering::Relaxed), writes);
+}
+
+#[test]
+fn no_thread_starvation() {
+    const WAITERS: usize = 200;
+    let sem = Semaphore::new(0).unwrap();
+    let started = Arc::new(AtomicUsize::new(0));
+    let g = Group::new();
+    let global = Queue::global(Qos::Default);
+    let t0 = Instant::now();
+    for _ in 0..WAITERS {
+        let (sem, started) = (sem.clone(), started.clone());
+        g.exec_async(&global, move || {
+            started.fetch_add(1, Ordering::SeqCst);
+            sem.wait(secs(60)).expect("signalled");
+        });
+    }
+    let (s2, st2) = (sem.clone(), started.clone());
+    g.exec_async(&global, move || {
+        // Signal only once every waiter is blocked, so all 201 tasks need threads at once.
+        let deadline = Instant::now() + Duration::from_secs(50);
+        while st2.load(Ordering::SeqCst) < WAITERS && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        for _ in 0..WAITERS {
+            s2.signal();
+        }
+    });
+    g.wait(secs(60)).expect("no deadlock for lack of threads");
+    println!(
+        "no_thread_starvation: {WAITERS} waiters released in {:.1} ms, {} threads",
+        t0.elapsed().as_secs_f64() * 1e3,
+        rgcd::thread_count()
+    );
+    assert!(rgcd::thread_count() <= 255);
+}
+
+#[test]
+fn sync_deadlock() {
+    let q = Queue::serial("self");
+    let q2 = q.clone();
+    let r = q.exec_sync(move || q2.exec_sync(|| ()).map_err(|e| e.kind())).unwrap();
+    assert_eq!(r, Err(ErrorKind::Deadlock));
+
+    let a = Queue::serial("a");
+    let b = QueueBuilder::new().label("b").target(&a).build().unwrap();
+    let a2 = a.clone();
+    let r = b.exec_sync(move || a2.exec_sync(|| ()).map_err(|e| e.kind())).unwrap();
+    assert_eq!(r, Err(ErrorKind::Deadlock));
+
+    // From async work too.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let q3 = q.clone();
+    q.exec_async(move || tx.send(q3.exec_sync(|| ()).map_err(|e| e.kind())).unwrap());
+    assert_eq!(rx.recv_timeout(Duration::from_secs(30)).unwrap(), Err(ErrorKind::Deadlock));
+
+    // Another idle serial queue is fine.
+    let other = Queue::serial("other");
+    assert_eq!(q.exec_sync(move || other.exec_sync(|| 7).unwrap()).unwrap(), 7);
+}
+
+#[test]
+fn target_exclusion() {
+    let t = Queue::serial("target");
+    let a = QueueBuilder::new().target(&t).build().unwrap();
+    let b = QueueBuilder::new().target(&t).build().unwrap();
+    let inflight = Arc::new(AtomicUsize::new(0));
+    let overlap = Arc::new(AtomicBool::new(false));
+    let g = Group::new();
+    for i in 0..4000 {
+        let q = if i % 2 == 0 { &a } else { &b };
+        let (n, o) = (inflight.clone(), overlap.clone());
+        g.exec_async(q, move || {
+            if n.fetch_add(1, Ordering::SeqCst) != 0 {
+                o.store(true, Ordering::SeqCst);
+            }
+            for _ in 0..200 {
+                std::hint::spin_loop();
+            }
+            n.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    g.wait(secs(60)).unwrap();
+    assert!(!overlap.load(Ordering::SeqCst));
+}
+
+#[test]
+fn suspend_resume() {
+    let q = Queue::serial("s");
+    q.suspend().unwrap();
+    q.suspend().unwrap();
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..10 {
+        let r = ran.clone();
+        q.exec_async(move || r.lock().unwrap().push(i));
+    }
+    q.resume().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(ran.lock().unwrap().is_empty());
+    q.resume().unwrap();
+    q.exec_sync(|| ()).unwrap();
+    assert_eq!(*ran.lock().unwrap(), (0..10).collect::<Vec<_>>());
+    assert_eq!(q.resume().unwrap_err().kind(), ErrorKind::State);
+}
+
+#[test]
+fn inactive_activate() {
+    let q = QueueBuilder::new().inactive().build().unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    q.exec_async(move || {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    q.set_target(&Queue::global(Qos::Utility)).unwrap();
+    q.activate().unwrap();
+    q.activate().unwrap();
+    let g = Group::new();
+    g.exec_async(&q, || {});
+    g.wait(secs(30)).unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn group_wait_notify() {
+    let g = Group::new();
+    let q = Queue::serial("g");
+    let gate = Semaphore::new(0).unwrap();
+    let gate2 = gate.clone();
+    g.exec_async(&q, move || {
+        gate2.wait(secs(30)).unwrap();
+    });
+    assert_eq!(
+        g.wait(Time::after_nanos(20_000_000)).unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+    let notified = Arc::new(AtomicUsize::new(0));
+    let n = notified.clone();
+    let done = Semaphore::new(0).unwrap();
+    let d = done.clone();
+    g.notify(&q, move || {
+        n.fetch_add(1, Ordering::SeqCst);
+        d.signal();
+    });
+    gate.signal();
+    g.wait(secs(30)).unwrap();
+    done.wait(secs(30)).unwrap();
+    assert_eq!(notified.load(Ordering::SeqCst), 1);
+    assert_eq!(g.leave().unwrap_err().kind(), ErrorKind::State);
+    g.enter();
+    g.leave().unwrap();
+    g.wait(Time::NOW).unwrap();
+}
+
+#[test]
+fn semaphore_timeout() {
+    let s = Semaphore::new(0).unwrap();
+    let t0 = Instant::now();
+    assert_eq!(
+        s.wait(Time::after_nanos(50_000_000)).unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+    assert!(t0.elapsed() >= Duration::from_millis(45));
+    assert!(!s.signal());
+    s.wait(Time::NOW).unwrap();
+    assert!(Semaphore::new(-1).is_err());
+    let s3 = Semaphore::new(3).unwrap();
+    for _ in 0..3 {
+        s3.wait(Time::NOW).unwrap();
+    }
+    assert!(s3.wait(Time::NOW).is_err());
+}
+
+#[test]
+fn once_contended() {
+    static ONCE: Once = Once::new();
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    static FLAG: AtomicBool = AtomicBool::new(false);
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            std::thread::spawn(|| {
+                ONCE.call(|| {
+                    std::thread::sleep(Duration::from_millis(20));
+                    RUNS.fetch_add(1, Ordering::SeqCst);
+                    FLAG.store(true, Ordering::SeqCst);
+                });
+                assert!(FLAG.load(Ordering::SeqCst));
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+    assert!(ONCE.is_done());
+}
+
+#[test]
+fn apply_sum() {
+    let sum = AtomicUsize::new(0);
+    apply(1_000_000, None, |i| {
+        sum.fetch_add(i, Ordering::Relaxed);
+    });
+    assert_eq!(sum.load(Ordering::Relaxed), 999_999 * 1_000_000 / 2);
+    let serial = Queue::serial("apply");
+    let count = AtomicUsize::new(0);
+    apply(1000, Some(&serial), |_| {
+        count.fetch_add(1, Ordering::Relaxed);
+    });
+    assert_eq!(count.load(Ordering::Relaxed), 1000);
+    let nested = AtomicUsize::new(0);
+    apply(8, Some(&Queue::concurrent("c")), |_| {
+        apply(100, None, |_| {
+            nested.fetch_add(1, Ordering::Relaxed);
+        })
+    });
+    assert_eq!(nested.load(Ordering::Relaxed), 800);
+    apply(0, None, |_| panic!("no iterations"));
+}
+
+#[test]
+fn after_timing() {
+    let q = Queue::serial("after");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t0 = Instant::now();
+    q.after(Time::after_nanos(30_000_000), move || tx.send(Instant::now()).unwrap());
+    let fired = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(fired - t0 >= Duration::from_millis(30));
+}
+
+#[test]
+fn panic_in_task_is_contained() {
+    let q = Queue::serial("panics");
+    q.exec_async(|| panic!("boom (expected by the test)"));
+    assert_eq!(q.exec_sync(|| 5).unwrap(), 5);
+}

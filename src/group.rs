@@ -149,7 +149,11 @@ impl GroupInner {
     }
 
     /// Enters, and enqueues `task` followed by a leave.
-    pub(crate) fn exec_async_raw(self: &Arc<Self>, queue: &QueueInner, f: impl FnOnce() + Send + 'static) {
+    pub(crate) fn exec_async_raw(
+        self: &Arc<Self>,
+        queue: &QueueInner,
+        f: impl FnOnce() + Send + 'static,
+    ) {
         self.enter();
         let g = self.clone();
         let t = task::boxed(

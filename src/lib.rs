@@ -28,6 +28,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod after;
+mod alloc;
 mod apply;
 mod error;
 pub mod ffi;

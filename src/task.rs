@@ -5,7 +5,7 @@
 //! destroyed with items still pending). The same header is embedded in every queue (`link`),
 //! so a queue that becomes runnable is enqueued on its target with no allocation.
 
-use std::mem::ManuallyDrop;
+use std::mem::{align_of, size_of, ManuallyDrop};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::AtomicPtr;
 
@@ -51,23 +51,46 @@ struct Boxed<F> {
     f: ManuallyDrop<F>,
 }
 
+/// Small items live in the block cache (`alloc.rs`), larger ones in a `Box`.
+const fn cached<F>() -> bool {
+    size_of::<Boxed<F>>() <= crate::alloc::BLOCK && align_of::<Boxed<F>>() <= crate::alloc::ALIGN
+}
+
 unsafe fn call_boxed<F: FnOnce()>(task: NonNull<TaskHeader>, action: Action) {
-    // SAFETY: `task` was produced by `boxed::<F>` and is consumed exactly once.
-    let b = unsafe { Box::from_raw(task.as_ptr() as *mut Boxed<F>) };
-    let f = ManuallyDrop::into_inner(b.f);
+    let p = task.as_ptr() as *mut Boxed<F>;
+    let f = if cached::<F>() {
+        // SAFETY: `task` was produced by `boxed::<F>` in a cache block and is consumed once.
+        let f = unsafe { ManuallyDrop::take(&mut (*p).f) };
+        // SAFETY: nothing refers to the block any more.
+        unsafe { crate::alloc::free_block(p as *mut u8) };
+        f
+    } else {
+        // SAFETY: `task` was produced by `boxed::<F>` from a Box and is consumed once.
+        let b = unsafe { Box::from_raw(p) };
+        ManuallyDrop::into_inner(b.f)
+    };
     if action == Action::Run {
         f();
     }
 }
 
 /// A heap item running `f`, with `flags`.
+#[inline]
 pub(crate) fn boxed<F: FnOnce() + Send + 'static>(f: F, flags: usize) -> NonNull<TaskHeader> {
-    let b = Box::new(Boxed {
+    let item = Boxed {
         header: TaskHeader::new(call_boxed::<F>, flags),
         f: ManuallyDrop::new(f),
-    });
-    // SAFETY: Box::into_raw never returns null.
-    unsafe { NonNull::new_unchecked(Box::into_raw(b) as *mut TaskHeader) }
+    };
+    let p = if cached::<F>() {
+        let p = crate::alloc::alloc_block() as *mut Boxed<F>;
+        // SAFETY: a fresh block, large and aligned enough for `Boxed<F>`.
+        unsafe { p.write(item) };
+        p
+    } else {
+        Box::into_raw(Box::new(item))
+    };
+    // SAFETY: neither allocation returns null.
+    unsafe { NonNull::new_unchecked(p as *mut TaskHeader) }
 }
 
 /// Runs (or discards) an item, consuming it.
@@ -91,7 +114,11 @@ unsafe impl Sync for SendPtr {}
 pub(crate) type CFunction = unsafe extern "C" fn(*mut std::ffi::c_void);
 
 /// An item calling a C function with its context.
-pub(crate) fn c_task(f: CFunction, ctx: *mut std::ffi::c_void, flags: usize) -> NonNull<TaskHeader> {
+pub(crate) fn c_task(
+    f: CFunction,
+    ctx: *mut std::ffi::c_void,
+    flags: usize,
+) -> NonNull<TaskHeader> {
     let ctx = SendPtr(ctx);
     boxed(
         move || {

@@ -1,6 +1,8 @@
 //! Groups.
 
-use super::{function, group_ref, pointer, queue_ref, rgcd_function_t, rgcd_queue_t, rgcd_time_t, status};
+use super::{
+    function, group_ref, pointer, queue_ref, rgcd_function_t, rgcd_queue_t, rgcd_time_t, status,
+};
 use crate::error::ErrorKind;
 use crate::group::GroupInner;
 use crate::queue::QueueInner;
@@ -38,7 +40,9 @@ pub unsafe extern "C" fn rgcd_group_enter(group: rgcd_group_t) -> c_int {
 pub unsafe extern "C" fn rgcd_group_leave(group: rgcd_group_t) -> c_int {
     status(|| {
         // SAFETY: a handle from the caller.
-        unsafe { group_ref(group as *const c_void, "group")? }.leave().map(|_| 0)
+        unsafe { group_ref(group as *const c_void, "group")? }
+            .leave()
+            .map(|_| 0)
     })
 }
 
@@ -70,7 +74,12 @@ unsafe fn queue_arc(queue: rgcd_queue_t) -> Result<Arc<QueueInner>, crate::Error
 /// Submits `work(context)` to `queue` once `group` is empty (at once if it is empty now).
 /// Errors as for `rgcd_async_f`.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_group_notify_f(group: rgcd_group_t, queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_group_notify_f(
+    group: rgcd_group_t,
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+) -> c_int {
     status(|| {
         // SAFETY: handles from the caller.
         let g = unsafe { group_ref(group as *const c_void, "group")? };
@@ -85,7 +94,12 @@ pub unsafe extern "C" fn rgcd_group_notify_f(group: rgcd_group_t, queue: rgcd_qu
 /// Submits `work(context)` to `queue` as part of `group` (enter now, leave after it ran).
 /// Errors as for `rgcd_async_f`.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_group_async_f(group: rgcd_group_t, queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_group_async_f(
+    group: rgcd_group_t,
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+) -> c_int {
     status(|| {
         // SAFETY: handles from the caller.
         let g = unsafe { group_ref(group as *const c_void, "group")? };

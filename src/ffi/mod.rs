@@ -31,7 +31,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub type rgcd_function_t = Option<unsafe extern "C" fn(context: *mut c_void)>;
 
 /// An `apply` body: called with the context and the iteration index.
-pub type rgcd_apply_function_t = Option<unsafe extern "C" fn(context: *mut c_void, iteration: libc::size_t)>;
+pub type rgcd_apply_function_t =
+    Option<unsafe extern "C" fn(context: *mut c_void, iteration: libc::size_t)>;
 
 /// Any rgcd handle, for the generic object API (`rgcd_retain`, `rgcd_release`, ...).
 pub type rgcd_object_t = *mut c_void;
@@ -42,7 +43,10 @@ pub(crate) fn status(f: impl FnOnce() -> Result<c_int, Error>) -> c_int {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => error::fail(&e),
-        Err(_) => error::fail(&Error::new(ErrorKind::Panic, "internal panic caught at the C boundary")),
+        Err(_) => error::fail(&Error::new(
+            ErrorKind::Panic,
+            "internal panic caught at the C boundary",
+        )),
     }
 }
 
@@ -56,7 +60,10 @@ pub(crate) fn pointer<T>(f: impl FnOnce() -> Result<*mut T, Error>) -> *mut T {
             std::ptr::null_mut()
         }
         Err(_) => {
-            error::fail(&Error::new(ErrorKind::Panic, "internal panic caught at the C boundary"));
+            error::fail(&Error::new(
+                ErrorKind::Panic,
+                "internal panic caught at the C boundary",
+            ));
             std::ptr::null_mut()
         }
     }
@@ -67,9 +74,15 @@ pub(crate) fn invalid(msg: &'static str) -> Error {
 }
 
 /// The object header behind a handle.
-pub(crate) unsafe fn header<'a>(p: *const c_void, what: &'static str) -> Result<(&'a ObjHeader, Kind), Error> {
+pub(crate) unsafe fn header<'a>(
+    p: *const c_void,
+    what: &'static str,
+) -> Result<(&'a ObjHeader, Kind), Error> {
     if p.is_null() {
-        return Err(Error::new(ErrorKind::InvalidArgument, format!("{what} is NULL")));
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{what} is NULL"),
+        ));
     }
     // SAFETY: the caller passes a handle; every rgcd object starts with an ObjHeader.
     let h = unsafe { &*(p as *const ObjHeader) };
@@ -86,7 +99,10 @@ fn wrong_type(what: &'static str, want: &'static str) -> Error {
     Error::new(ErrorKind::WrongType, format!("{what} is not a {want}"))
 }
 
-pub(crate) unsafe fn queue_ref<'a>(p: *const c_void, what: &'static str) -> Result<&'a QueueInner, Error> {
+pub(crate) unsafe fn queue_ref<'a>(
+    p: *const c_void,
+    what: &'static str,
+) -> Result<&'a QueueInner, Error> {
     // SAFETY: per the caller.
     match unsafe { header(p, what)? } {
         (_, Kind::Queue) => Ok(unsafe { &*(p as *const QueueInner) }),
@@ -94,7 +110,10 @@ pub(crate) unsafe fn queue_ref<'a>(p: *const c_void, what: &'static str) -> Resu
     }
 }
 
-pub(crate) unsafe fn group_ref<'a>(p: *const c_void, what: &'static str) -> Result<&'a GroupInner, Error> {
+pub(crate) unsafe fn group_ref<'a>(
+    p: *const c_void,
+    what: &'static str,
+) -> Result<&'a GroupInner, Error> {
     // SAFETY: per the caller.
     match unsafe { header(p, what)? } {
         (_, Kind::Group) => Ok(unsafe { &*(p as *const GroupInner) }),
@@ -102,7 +121,10 @@ pub(crate) unsafe fn group_ref<'a>(p: *const c_void, what: &'static str) -> Resu
     }
 }
 
-pub(crate) unsafe fn semaphore_ref<'a>(p: *const c_void, what: &'static str) -> Result<&'a SemaphoreInner, Error> {
+pub(crate) unsafe fn semaphore_ref<'a>(
+    p: *const c_void,
+    what: &'static str,
+) -> Result<&'a SemaphoreInner, Error> {
     // SAFETY: per the caller.
     match unsafe { header(p, what)? } {
         (_, Kind::Semaphore) => Ok(unsafe { &*(p as *const SemaphoreInner) }),
@@ -110,6 +132,9 @@ pub(crate) unsafe fn semaphore_ref<'a>(p: *const c_void, what: &'static str) -> 
     }
 }
 
-pub(crate) fn function(f: rgcd_function_t, what: &'static str) -> Result<unsafe extern "C" fn(*mut c_void), Error> {
+pub(crate) fn function(
+    f: rgcd_function_t,
+    what: &'static str,
+) -> Result<unsafe extern "C" fn(*mut c_void), Error> {
     f.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("{what} is NULL")))
 }

@@ -105,7 +105,9 @@ pub unsafe extern "C" fn rgcd_activate(object: rgcd_object_t) -> c_int {
     status(|| {
         // SAFETY: as in `rgcd_retain`.
         match unsafe { header(object, "object")? }.1 {
-            Kind::Queue => unsafe { queue_ref(object, "object")? }.activate().map(|_| 0),
+            Kind::Queue => unsafe { queue_ref(object, "object")? }
+                .activate()
+                .map(|_| 0),
             _ => Err(not_supported("only queues can be activated")),
         }
     })
@@ -127,7 +129,9 @@ pub unsafe extern "C" fn rgcd_set_context(object: rgcd_object_t, context: *mut c
                     q.set_context(context)
                 }
                 Kind::Group => (*(object as *const GroupInner)).extras.set_context(context),
-                Kind::Semaphore => (*(object as *const SemaphoreInner)).extras.set_context(context),
+                Kind::Semaphore => (*(object as *const SemaphoreInner))
+                    .extras
+                    .set_context(context),
             }
         }
         Ok(0)
@@ -154,7 +158,10 @@ pub unsafe extern "C" fn rgcd_get_context(object: rgcd_object_t) -> *mut c_void 
 /// after its last reference is released — on the object's target queue (queues) or the
 /// default global queue (groups, semaphores). NULL removes it. Global queues refuse.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_set_finalizer_f(object: rgcd_object_t, finalizer: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_set_finalizer_f(
+    object: rgcd_object_t,
+    finalizer: rgcd_function_t,
+) -> c_int {
     status(|| {
         // SAFETY: as in `rgcd_retain`.
         unsafe {
@@ -166,8 +173,12 @@ pub unsafe extern "C" fn rgcd_set_finalizer_f(object: rgcd_object_t, finalizer: 
                     }
                     q.set_finalizer(finalizer)
                 }
-                Kind::Group => (*(object as *const GroupInner)).extras.set_finalizer(finalizer),
-                Kind::Semaphore => (*(object as *const SemaphoreInner)).extras.set_finalizer(finalizer),
+                Kind::Group => (*(object as *const GroupInner))
+                    .extras
+                    .set_finalizer(finalizer),
+                Kind::Semaphore => (*(object as *const SemaphoreInner))
+                    .extras
+                    .set_finalizer(finalizer),
             }
         }
         Ok(0)
@@ -180,7 +191,10 @@ pub unsafe extern "C" fn rgcd_set_finalizer_f(object: rgcd_object_t, finalizer: 
 ///
 /// `RGCD_EINVAL` when the change would make a cycle, `RGCD_ENOTSUP` for global queues.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_set_target_queue(object: rgcd_object_t, target: super::rgcd_queue_t) -> c_int {
+pub unsafe extern "C" fn rgcd_set_target_queue(
+    object: rgcd_object_t,
+    target: super::rgcd_queue_t,
+) -> c_int {
     status(|| {
         // SAFETY: handles from the caller.
         let q = unsafe { queue_ref(object, "object")? };
@@ -195,4 +209,3 @@ pub unsafe extern "C" fn rgcd_set_target_queue(object: rgcd_object_t, target: su
         arc.set_target(t).map(|_| 0)
     })
 }
-

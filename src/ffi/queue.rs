@@ -1,6 +1,9 @@
 //! Queues and the work submitted to them.
 
-use super::{function, invalid, pointer, queue_ref, rgcd_apply_function_t, rgcd_function_t, status, rgcd_time_t};
+use super::{
+    function, invalid, pointer, queue_ref, rgcd_apply_function_t, rgcd_function_t, rgcd_time_t,
+    status,
+};
 use crate::error::{Error, ErrorKind};
 use crate::queue::{self as q, Qos, QueueInner};
 use crate::task::{self, SendPtr, BARRIER};
@@ -59,22 +62,35 @@ pub const RGCD_QUEUE_PRIORITY_LOW: isize = -2;
 /// Legacy priority: the background global queue.
 pub const RGCD_QUEUE_PRIORITY_BACKGROUND: isize = -32768;
 
-const ATTR_KNOWN: u32 = RGCD_QUEUE_CONCURRENT | RGCD_QUEUE_INACTIVE | (0xff << RGCD_QUEUE_QOS_SHIFT);
+const ATTR_KNOWN: u32 =
+    RGCD_QUEUE_CONCURRENT | RGCD_QUEUE_INACTIVE | (0xff << RGCD_QUEUE_QOS_SHIFT);
 
 fn as_handle(q: &QueueInner) -> rgcd_queue_t {
     q as *const QueueInner as rgcd_queue_t
 }
 
-unsafe fn create(label: *const c_char, attr: rgcd_queue_attr_t, target: Option<&QueueInner>) -> Result<rgcd_queue_t, Error> {
+unsafe fn create(
+    label: *const c_char,
+    attr: rgcd_queue_attr_t,
+    target: Option<&QueueInner>,
+) -> Result<rgcd_queue_t, Error> {
     if attr & !ATTR_KNOWN != 0 {
-        return Err(Error::new(ErrorKind::InvalidArgument, format!("unknown queue attribute bits {:#x}", attr & !ATTR_KNOWN)));
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("unknown queue attribute bits {:#x}", attr & !ATTR_KNOWN),
+        ));
     }
     let qos_raw = (attr >> RGCD_QUEUE_QOS_SHIFT) & 0xff;
     let qos = match qos_raw {
         0 => Qos::Default,
         v => match Qos::from_raw(v as i64) {
             Some(q) if q as u32 == v => q,
-            _ => return Err(Error::new(ErrorKind::InvalidArgument, format!("unknown QoS class {v:#x} in queue attributes"))),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("unknown QoS class {v:#x} in queue attributes"),
+                ))
+            }
         },
     };
     let label = if label.is_null() {
@@ -83,7 +99,13 @@ unsafe fn create(label: *const c_char, attr: rgcd_queue_attr_t, target: Option<&
         // SAFETY: the caller passes a NUL-terminated string.
         unsafe { CStr::from_ptr(label) }.to_bytes()
     };
-    let q = QueueInner::create(label, attr & RGCD_QUEUE_CONCURRENT != 0, attr & RGCD_QUEUE_INACTIVE != 0, qos, target)?;
+    let q = QueueInner::create(
+        label,
+        attr & RGCD_QUEUE_CONCURRENT != 0,
+        attr & RGCD_QUEUE_INACTIVE != 0,
+        qos,
+        target,
+    )?;
     Ok(Arc::into_raw(q) as rgcd_queue_t)
 }
 
@@ -92,14 +114,21 @@ unsafe fn create(label: *const c_char, attr: rgcd_queue_attr_t, target: Option<&
 /// `label` is copied (NULL: no label). `attr`: see `rgcd_queue_attr_t`; a QoS class in it picks
 /// the global queue the new queue targets. Returns NULL with `RGCD_EINVAL` for unknown bits.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_queue_create(label: *const c_char, attr: rgcd_queue_attr_t) -> rgcd_queue_t {
+pub unsafe extern "C" fn rgcd_queue_create(
+    label: *const c_char,
+    attr: rgcd_queue_attr_t,
+) -> rgcd_queue_t {
     // SAFETY: per the contract.
     pointer(|| unsafe { create(label, attr, None) })
 }
 
 /// Creates a queue targeting `target` (NULL: the global queue of the QoS in `attr`).
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_queue_create_with_target(label: *const c_char, attr: rgcd_queue_attr_t, target: rgcd_queue_t) -> rgcd_queue_t {
+pub unsafe extern "C" fn rgcd_queue_create_with_target(
+    label: *const c_char,
+    attr: rgcd_queue_attr_t,
+    target: rgcd_queue_t,
+) -> rgcd_queue_t {
     pointer(|| {
         let t = if target.is_null() {
             None
@@ -121,8 +150,12 @@ pub extern "C" fn rgcd_get_global_queue(identifier: isize, flags: usize) -> rgcd
         if flags != 0 {
             return Err(invalid("flags must be 0"));
         }
-        let qos = Qos::from_raw(identifier as i64)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("unknown QoS class or priority {identifier}")))?;
+        let qos = Qos::from_raw(identifier as i64).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown QoS class or priority {identifier}"),
+            )
+        })?;
         Ok(as_handle(q::root(match qos {
             Qos::UserInteractive => 0,
             Qos::UserInitiated => 1,
@@ -149,14 +182,19 @@ pub unsafe extern "C" fn rgcd_queue_get_label(queue: rgcd_queue_t) -> *const c_c
             return Ok(q::current_label().as_ptr() as *mut c_char);
         }
         // SAFETY: a handle from the caller.
-        Ok(unsafe { queue_ref(queue as *const c_void, "queue")? }.label().as_ptr() as *mut c_char)
+        Ok(unsafe { queue_ref(queue as *const c_void, "queue")? }
+            .label()
+            .as_ptr() as *mut c_char)
     })
 }
 
 /// The QoS class `queue` was created with; `*relative_priority` (if not NULL) is set to 0.
 /// Returns `RGCD_QOS_UNSPECIFIED` for a bad handle.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_queue_get_qos_class(queue: rgcd_queue_t, relative_priority: *mut c_int) -> rgcd_qos_class_t {
+pub unsafe extern "C" fn rgcd_queue_get_qos_class(
+    queue: rgcd_queue_t,
+    relative_priority: *mut c_int,
+) -> rgcd_qos_class_t {
     let r = status(|| {
         // SAFETY: a handle from the caller.
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
@@ -173,7 +211,12 @@ pub unsafe extern "C" fn rgcd_queue_get_qos_class(queue: rgcd_queue_t, relative_
     }
 }
 
-unsafe fn submit(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t, flags: usize) -> c_int {
+unsafe fn submit(
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+    flags: usize,
+) -> c_int {
     status(|| {
         // SAFETY: a handle from the caller.
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
@@ -193,7 +236,11 @@ unsafe fn submit(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_
 /// function, `RGCD_ETYPE` for a handle that is not a queue) it never runs and the caller keeps
 /// `context`. The queue is retained until the work has run.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_async_f(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_async_f(
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+) -> c_int {
     // SAFETY: per the contract.
     unsafe { submit(queue, context, work, 0) }
 }
@@ -202,12 +249,21 @@ pub unsafe extern "C" fn rgcd_async_f(queue: rgcd_queue_t, context: *mut c_void,
 /// before it, runs alone, and then later work proceeds. On a serial or global queue it is a
 /// plain async.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_barrier_async_f(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_barrier_async_f(
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+) -> c_int {
     // SAFETY: per the contract.
     unsafe { submit(queue, context, work, BARRIER) }
 }
 
-unsafe fn sync(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t, barrier: bool) -> c_int {
+unsafe fn sync(
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+    barrier: bool,
+) -> c_int {
     status(|| {
         // SAFETY: a handle from the caller.
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
@@ -229,7 +285,11 @@ unsafe fn sync(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t,
 /// through a queue that targets it) and `queue` is serial; `RGCD_EINVAL`/`RGCD_ETYPE` for bad
 /// handles or a NULL function.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_sync_f(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_sync_f(
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+) -> c_int {
     // SAFETY: per the contract.
     unsafe { sync(queue, context, work, false) }
 }
@@ -237,7 +297,11 @@ pub unsafe extern "C" fn rgcd_sync_f(queue: rgcd_queue_t, context: *mut c_void, 
 /// Like `rgcd_sync_f`, as a barrier (alone on a concurrent queue). Deadlock detection also
 /// covers a concurrent queue the caller is running on.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_barrier_sync_f(queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_barrier_sync_f(
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+) -> c_int {
     // SAFETY: per the contract.
     unsafe { sync(queue, context, work, true) }
 }
@@ -246,7 +310,12 @@ pub unsafe extern "C" fn rgcd_barrier_sync_f(queue: rgcd_queue_t, context: *mut 
 /// `RGCD_TIME_FOREVER` never runs it (returns 0; the caller keeps `context`). Errors as for
 /// `rgcd_async_f`.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_after_f(when: rgcd_time_t, queue: rgcd_queue_t, context: *mut c_void, work: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_after_f(
+    when: rgcd_time_t,
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_function_t,
+) -> c_int {
     status(|| {
         // SAFETY: a handle from the caller.
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
@@ -256,7 +325,11 @@ pub unsafe extern "C" fn rgcd_after_f(when: rgcd_time_t, queue: rgcd_queue_t, co
             Arc::increment_strong_count(q as *const QueueInner);
             Arc::from_raw(q as *const QueueInner)
         };
-        crate::after::schedule(crate::Time::from_raw(when), arc, task::c_task(f, context, 0));
+        crate::after::schedule(
+            crate::Time::from_raw(when),
+            arc,
+            task::c_task(f, context, 0),
+        );
         Ok(0)
     })
 }
@@ -265,7 +338,12 @@ pub unsafe extern "C" fn rgcd_after_f(when: rgcd_time_t, queue: rgcd_queue_t, co
 /// taking part, and returns when all calls have returned. `queue` NULL (`DISPATCH_APPLY_AUTO`)
 /// or a concurrent queue: parallel on the pool; a serial queue: one after another on it.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_apply_f(iterations: libc::size_t, queue: rgcd_queue_t, context: *mut c_void, work: rgcd_apply_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_apply_f(
+    iterations: libc::size_t,
+    queue: rgcd_queue_t,
+    context: *mut c_void,
+    work: rgcd_apply_function_t,
+) -> c_int {
     status(|| {
         let f = work.ok_or_else(|| invalid("work function is NULL"))?;
         let q = if queue.is_null() {
@@ -289,7 +367,11 @@ pub unsafe extern "C" fn rgcd_apply_f(iterations: libc::size_t, queue: rgcd_queu
 /// concurrent callers return only after it finished. Afterwards `*predicate == ~0`.
 /// `RGCD_EINVAL` for a NULL predicate or function.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_once_f(predicate: *mut rgcd_once_t, context: *mut c_void, function: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_once_f(
+    predicate: *mut rgcd_once_t,
+    context: *mut c_void,
+    function: rgcd_function_t,
+) -> c_int {
     status(|| {
         if predicate.is_null() {
             return Err(invalid("predicate is NULL"));
@@ -307,7 +389,12 @@ pub unsafe extern "C" fn rgcd_once_f(predicate: *mut rgcd_once_t, context: *mut 
 /// destructor runs (asynchronously, on the default global queue); NULL `context` removes the
 /// key. The destructor also runs when the queue is destroyed.
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_queue_set_specific(queue: rgcd_queue_t, key: *const c_void, context: *mut c_void, destructor: rgcd_function_t) -> c_int {
+pub unsafe extern "C" fn rgcd_queue_set_specific(
+    queue: rgcd_queue_t,
+    key: *const c_void,
+    context: *mut c_void,
+    destructor: rgcd_function_t,
+) -> c_int {
     status(|| {
         // SAFETY: a handle from the caller.
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
@@ -321,7 +408,10 @@ pub unsafe extern "C" fn rgcd_queue_set_specific(queue: rgcd_queue_t, key: *cons
 
 /// The value `queue` holds under `key` (NULL if none, or on error).
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_queue_get_specific(queue: rgcd_queue_t, key: *const c_void) -> *mut c_void {
+pub unsafe extern "C" fn rgcd_queue_get_specific(
+    queue: rgcd_queue_t,
+    key: *const c_void,
+) -> *mut c_void {
     pointer(|| {
         // SAFETY: a handle from the caller.
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };

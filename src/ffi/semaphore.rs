@@ -24,7 +24,10 @@ pub extern "C" fn rgcd_semaphore_create(value: isize) -> rgcd_semaphore_t {
 /// Takes a permit, waiting until `timeout` (absolute; `RGCD_TIME_FOREVER` waits forever).
 /// Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened).
 #[no_mangle]
-pub unsafe extern "C" fn rgcd_semaphore_wait(sema: rgcd_semaphore_t, timeout: rgcd_time_t) -> c_int {
+pub unsafe extern "C" fn rgcd_semaphore_wait(
+    sema: rgcd_semaphore_t,
+    timeout: rgcd_time_t,
+) -> c_int {
     status(|| {
         // SAFETY: a handle from the caller.
         let s = unsafe { semaphore_ref(sema as *const c_void, "semaphore")? };

@@ -35,6 +35,8 @@ pub unsafe extern "C" fn rgcd_walltime(when: *const libc::timespec, delta: i64) 
     } else {
         // SAFETY: the caller passes a valid timespec or NULL.
         let ts = unsafe { &*when };
+        // `time_t` and `long` are narrower than i64 on some targets.
+        #[allow(clippy::unnecessary_cast)]
         Some((ts.tv_sec as i64, ts.tv_nsec as i64))
     };
     Time::wall(base, delta).raw()

@@ -281,10 +281,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
         busy: AtomicBool::new(false),
         tid: AtomicI32::new(gettid()),
     });
-    pool.stealers
-        .write()
-        .unwrap()
-        .push((id, local.stealer()));
+    pool.stealers.write().unwrap().push((id, local.stealer()));
     pool.workers.lock().unwrap().push(me.clone());
     LOCAL.with(|l| l.set(&local as *const _));
 
@@ -380,10 +377,10 @@ fn retire(pool: &Pool, me: &Arc<WorkerShared>) -> bool {
         pool.sleeping.fetch_sub(1, Ordering::SeqCst);
         pool.threads.fetch_sub(1, Ordering::SeqCst);
     }
-    pool.stealers.write().unwrap().retain(|(id, _)| *id != me.id);
-    pool.workers
-        .lock()
+    pool.stealers
+        .write()
         .unwrap()
-        .retain(|w| !Arc::ptr_eq(w, me));
+        .retain(|(id, _)| *id != me.id);
+    pool.workers.lock().unwrap().retain(|w| !Arc::ptr_eq(w, me));
     true
 }

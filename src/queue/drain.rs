@@ -1,7 +1,9 @@
 //! Draining: how a locked queue runs its items (see README.md).
 
 use super::sync::{with_frame, SyncWaiter};
-use super::{inflight, release_raw, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED, SUSPEND_MASK};
+use super::{
+    inflight, release_raw, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED, SUSPEND_MASK,
+};
 use crate::pool::{pool, Job};
 use crate::task::{self, Action, TaskHeader, BARRIER, RETARGET, SYNC_WAITER};
 use std::mem::offset_of;

@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn inline_and_heap() {
         assert_eq!(Label::new(b"").as_cstr().to_bytes(), b"");
-        assert_eq!(Label::new(b"fifteen-bytes!!").as_cstr().to_bytes(), b"fifteen-bytes!!");
+        assert_eq!(
+            Label::new(b"fifteen-bytes!!").as_cstr().to_bytes(),
+            b"fifteen-bytes!!"
+        );
         let long = b"a label that is longer than sixteen bytes";
         assert_eq!(Label::new(long).as_cstr().to_bytes(), long);
         assert_eq!(Label::new(b"cut\0here").as_cstr().to_bytes(), b"cut");

@@ -1,8 +1,8 @@
 //! The main queue: a serial queue whose target is drained by the main thread in [`main`].
 
 use super::drain::run_task;
-use super::sync::with_frame;
 use super::main_root;
+use super::sync::with_frame;
 use crate::error::{Error, ErrorKind};
 use crate::task::{SendPtr, TaskHeader};
 use std::collections::VecDeque;

@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use drain::execute;
-pub use main_queue::main;
 pub(crate) use main_queue::is_main_thread;
+pub use main_queue::main;
 pub(crate) use sync::{current_label, current_specific, sync_raw, with_frame};
 
 // The state word (see README.md).
@@ -268,7 +268,10 @@ impl QueueInner {
         let t = match target {
             Some(t) => {
                 if t.flavor() == Flavor::MainRoot {
-                    return Err(Error::new(ErrorKind::InvalidArgument, "invalid target queue"));
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        "invalid target queue",
+                    ));
                 }
                 t
             }
@@ -487,10 +490,12 @@ impl QueueInner {
             if s & (LOCKED | INACTIVE | SUSPEND_MASK) != 0 {
                 return;
             }
-            match self
-                .state
-                .compare_exchange_weak(s, s | LOCKED, Ordering::SeqCst, Ordering::SeqCst)
-            {
+            match self.state.compare_exchange_weak(
+                s,
+                s | LOCKED,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
                 Ok(_) => break,
                 Err(cur) => s = cur,
             }
@@ -585,7 +590,10 @@ impl QueueInner {
             ));
         }
         if new.flavor() == Flavor::MainRoot {
-            return Err(Error::new(ErrorKind::InvalidArgument, "invalid target queue"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "invalid target queue",
+            ));
         }
         // No cycles.
         let mut t: *const QueueInner = new;
@@ -764,7 +772,10 @@ impl QueueBuilder {
 impl Queue {
     /// A new serial queue.
     pub fn serial(label: &str) -> Queue {
-        QueueBuilder::new().label(label).build().expect("valid queue")
+        QueueBuilder::new()
+            .label(label)
+            .build()
+            .expect("valid queue")
     }
 
     /// A new concurrent queue.

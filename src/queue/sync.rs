@@ -3,8 +3,7 @@
 
 use super::drain::report_panic;
 use super::{
-    inflight, main_queue, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED,
-    SUSPEND_MASK,
+    inflight, main_queue, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED, SUSPEND_MASK,
 };
 use crate::error::{Error, ErrorKind};
 use crate::task::{Action, TaskHeader, BARRIER, SYNC_WAITER};

@@ -60,6 +60,21 @@ struct timespec;
 // Legacy priority: the background global queue.
 #define RGCD_QUEUE_PRIORITY_BACKGROUND -32768
 
+// The process exited (delivered, through a pidfd on Linux).
+#define RGCD_PROC_EXIT 2147483648
+
+// The process forked (accepted; not delivered on Linux).
+#define RGCD_PROC_FORK 1073741824
+
+// The process exec'ed (accepted; not delivered on Linux).
+#define RGCD_PROC_EXEC 536870912
+
+// The process was signalled (accepted; not delivered on Linux).
+#define RGCD_PROC_SIGNAL 134217728
+
+// Timer flag: never coalesce this timer with others (its leeway is ignored).
+#define RGCD_TIMER_STRICT 1
+
 // Nanoseconds per second.
 #define RGCD_NSEC_PER_SEC 1000000000
 
@@ -69,6 +84,21 @@ struct timespec;
 // Nanoseconds per microsecond.
 #define RGCD_NSEC_PER_USEC 1000
 
+// Process exit (delivered through a pidfd on Linux).
+#define PROC_EXIT 2147483648
+
+// Process fork (accepted, not delivered).
+#define PROC_FORK 1073741824
+
+// Process exec (accepted, not delivered).
+#define PROC_EXEC 536870912
+
+// Process signalled (accepted, not delivered).
+#define PROC_SIGNAL 134217728
+
+// Timer flag: no coalescing with other timers.
+#define TIMER_STRICT 1
+
 // An opaque group object.
 typedef struct rgcd_group_s rgcd_group_s;
 
@@ -77,6 +107,9 @@ typedef struct rgcd_queue_s rgcd_queue_s;
 
 // An opaque semaphore object.
 typedef struct rgcd_semaphore_s rgcd_semaphore_s;
+
+// An opaque source object.
+typedef struct rgcd_source_s rgcd_source_s;
 
 // A group handle.
 typedef struct rgcd_group_s *rgcd_group_t;
@@ -109,6 +142,12 @@ typedef intptr_t rgcd_once_t;
 // A semaphore handle.
 typedef struct rgcd_semaphore_s *rgcd_semaphore_t;
 
+// A source handle (also accepted by the generic object API).
+typedef struct rgcd_source_s *rgcd_source_t;
+
+// The kind of a source (`RGCD_SOURCE_TYPE_*`).
+typedef uint32_t rgcd_source_type_t;
+
 // Items run one at a time, in FIFO order.
 #define RGCD_QUEUE_SERIAL 0
 
@@ -138,6 +177,30 @@ typedef struct rgcd_semaphore_s *rgcd_semaphore_t;
 
 // No QoS class (treated as default).
 #define RGCD_QOS_UNSPECIFIED 0
+
+// Custom data, summed: handle 0, mask 0; data = the sum merged since the last handler.
+#define RGCD_SOURCE_TYPE_DATA_ADD 1
+
+// Custom data, OR-ed: handle 0, mask 0; data = the OR of the values merged.
+#define RGCD_SOURCE_TYPE_DATA_OR 2
+
+// Custom data, replaced: handle 0, mask 0; data = the last value merged.
+#define RGCD_SOURCE_TYPE_DATA_REPLACE 3
+
+// fd readable: handle = fd, mask 0; data = bytes available (0 at end of file).
+#define RGCD_SOURCE_TYPE_READ 4
+
+// fd writable: handle = fd, mask 0; data = estimated buffer space (at least 1).
+#define RGCD_SOURCE_TYPE_WRITE 5
+
+// Signal delivered: handle = signal number, mask 0; data = deliveries since the last handler.
+#define RGCD_SOURCE_TYPE_SIGNAL 6
+
+// Process events: handle = pid, mask = `RGCD_PROC_*`; data = the events seen.
+#define RGCD_SOURCE_TYPE_PROC 7
+
+// Timer: handle 0, mask 0 or `RGCD_TIMER_STRICT`; data = fires since the last handler.
+#define RGCD_SOURCE_TYPE_TIMER 8
 
 // "Now" (resolved when used).
 #define RGCD_TIME_NOW 0
@@ -206,7 +269,8 @@ int rgcd_retain(rgcd_object_t object);
 // work pending is fine: the work keeps the queue alive until it has run.
 int rgcd_release(rgcd_object_t object);
 
-// Suspends a queue: no new work item starts until a matching `rgcd_resume`. Nests.
+// Suspends a queue or source: no new work item (or handler) starts until a matching
+// `rgcd_resume`. Nests. Events that reach a suspended source are merged meanwhile.
 //
 // The item running now (if any) finishes. Returns 0, `RGCD_ENOTSUP` for global queues,
 // groups and semaphores, `RGCD_EINVAL`/`RGCD_ETYPE` for bad handles.
@@ -235,7 +299,8 @@ void *rgcd_get_context(rgcd_object_t object);
 // default global queue (groups, semaphores). NULL removes it. Global queues refuse.
 int rgcd_set_finalizer_f(rgcd_object_t object, rgcd_function_t finalizer);
 
-// Sets the target queue of `object` (a queue): its work then runs as part of `target`.
+// Sets the target queue of `object` (a queue or a source): its work (handlers) then runs as
+// part of `target`.
 // NULL means the default global queue. Takes effect at once when the queue is inactive or
 // idle, else after the work queued before this call (as a barrier).
 //
@@ -341,6 +406,61 @@ int rgcd_semaphore_wait(rgcd_semaphore_t sema, rgcd_time_t timeout);
 
 // Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting.
 int rgcd_semaphore_signal(rgcd_semaphore_t sema);
+
+// Creates a source (+1 reference), **inactive**: set its handlers, then `rgcd_activate` (or
+// `rgcd_resume`) it. Handlers run on `queue` (NULL: the default global queue), with the
+// source's context (`rgcd_set_context`).
+//
+// NULL with `RGCD_EINVAL` for an unknown type, a handle or mask the type does not take, an fd
+// that is not open, a signal that cannot be caught (0, SIGKILL, SIGSTOP, > 64).
+// A source stays registered until it is cancelled, even after its last release.
+rgcd_source_t rgcd_source_create(rgcd_source_type_t type_,
+                                 uintptr_t handle,
+                                 uintptr_t mask,
+                                 rgcd_queue_t queue);
+
+// Sets the event handler, called as `handler(context)` for each (merged) event. Handlers of
+// one source never overlap. `RGCD_EINVAL` for a NULL handler.
+int rgcd_source_set_event_handler_f(rgcd_source_t source, rgcd_function_t handler);
+
+// Sets the cancel handler: runs exactly once after `rgcd_source_cancel`, after the last event
+// handler returned; close the source's fd there. NULL removes it.
+int rgcd_source_set_cancel_handler_f(rgcd_source_t source, rgcd_function_t handler);
+
+// Sets the registration handler: runs once, on the target queue, when the source starts,
+// before any event handler. NULL removes it.
+int rgcd_source_set_registration_handler_f(rgcd_source_t source, rgcd_function_t handler);
+
+// Cancels the source, asynchronously: no event handler starts after this returns (one that
+// is running finishes), then the cancel handler runs exactly once. Cancelling twice is fine;
+// an inactive source runs its cancel handler once activated.
+int rgcd_source_cancel(rgcd_source_t source);
+
+// 1 if the source was cancelled, 0 if not, or an error.
+int rgcd_source_testcancel(rgcd_source_t source);
+
+// Inside the event handler: the data of this delivery (see the source types). 0 on error.
+uintptr_t rgcd_source_get_data(rgcd_source_t source);
+
+// The handle the source was created with. 0 on error.
+uintptr_t rgcd_source_get_handle(rgcd_source_t source);
+
+// The mask the source was created with. 0 on error.
+uintptr_t rgcd_source_get_mask(rgcd_source_t source);
+
+// Merges `value` into a DATA_ADD/OR/REPLACE source and schedules its handler (merges before
+// the handler runs combine). `RGCD_ENOTSUP` for other source types.
+int rgcd_source_merge_data(rgcd_source_t source, uintptr_t value);
+
+// Arms a timer source: first fire at `start` (`rgcd_time` or `rgcd_walltime`;
+// `RGCD_TIME_FOREVER` disarms), then every `interval` ns (`RGCD_TIME_FOREVER`: one-shot); each
+// fire may come up to `leeway` ns late so that timers whose windows overlap fire together.
+// May be called again (also from the handler) to re-arm. `RGCD_ENOTSUP` for other source
+// types, `RGCD_EINVAL` for an interval or leeway above `INT64_MAX` (a negative value cast).
+int rgcd_source_set_timer(rgcd_source_t source,
+                          rgcd_time_t start,
+                          uint64_t interval,
+                          uint64_t leeway);
 
 // `when` + `delta` nanoseconds. `when` is `RGCD_TIME_NOW`, a value from `rgcd_time`, or a
 // wall-clock value from `rgcd_walltime` (then the result is wall-clock too). FOREVER stays

@@ -20,6 +20,7 @@ pub(crate) enum Kind {
     Queue = 1,
     Group = 2,
     Semaphore = 3,
+    Source = 4,
 }
 
 #[repr(C)]
@@ -48,6 +49,7 @@ impl ObjHeader {
             1 => Some(Kind::Queue),
             2 => Some(Kind::Group),
             3 => Some(Kind::Semaphore),
+            4 => Some(Kind::Source),
             _ => None,
         }
     }

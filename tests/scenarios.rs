@@ -14,7 +14,9 @@ fn fifo_many_queues() {
     const QUEUES: usize = 1000;
     const PER_QUEUE: usize = 900;
     const GLOBAL: usize = 100_000;
-    let queues: Vec<Queue> = (0..QUEUES).map(|i| Queue::serial(&format!("q{i}"))).collect();
+    let queues: Vec<Queue> = (0..QUEUES)
+        .map(|i| Queue::serial(&format!("q{i}")))
+        .collect();
     let next: Arc<Vec<AtomicUsize>> = Arc::new((0..QUEUES).map(|_| AtomicUsize::new(0)).collect());
     let bad = Arc::new(AtomicUsize::new(0));
     let ran = Arc::new(AtomicUsize::new(0));
@@ -54,7 +56,12 @@ fn barrier_rw() {
     let g = Group::new();
     let mut writes = 0;
     for i in 0..20_000 {
-        let (r, w, v, val) = (readers.clone(), writers.clone(), violations.clone(), value.clone());
+        let (r, w, v, val) = (
+            readers.clone(),
+            writers.clone(),
+            violations.clone(),
+            value.clone(),
+        );
         if i % 10 == 0 {
             writes += 1;
             g.enter();
@@ -121,24 +128,34 @@ fn no_thread_starvation() {
 fn sync_deadlock() {
     let q = Queue::serial("self");
     let q2 = q.clone();
-    let r = q.exec_sync(move || q2.exec_sync(|| ()).map_err(|e| e.kind())).unwrap();
+    let r = q
+        .exec_sync(move || q2.exec_sync(|| ()).map_err(|e| e.kind()))
+        .unwrap();
     assert_eq!(r, Err(ErrorKind::Deadlock));
 
     let a = Queue::serial("a");
     let b = QueueBuilder::new().label("b").target(&a).build().unwrap();
     let a2 = a.clone();
-    let r = b.exec_sync(move || a2.exec_sync(|| ()).map_err(|e| e.kind())).unwrap();
+    let r = b
+        .exec_sync(move || a2.exec_sync(|| ()).map_err(|e| e.kind()))
+        .unwrap();
     assert_eq!(r, Err(ErrorKind::Deadlock));
 
     // From async work too.
     let (tx, rx) = std::sync::mpsc::channel();
     let q3 = q.clone();
     q.exec_async(move || tx.send(q3.exec_sync(|| ()).map_err(|e| e.kind())).unwrap());
-    assert_eq!(rx.recv_timeout(Duration::from_secs(30)).unwrap(), Err(ErrorKind::Deadlock));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(30)).unwrap(),
+        Err(ErrorKind::Deadlock)
+    );
 
     // Another idle serial queue is fine.
     let other = Queue::serial("other");
-    assert_eq!(q.exec_sync(move || other.exec_sync(|| 7).unwrap()).unwrap(), 7);
+    assert_eq!(
+        q.exec_sync(move || other.exec_sync(|| 7).unwrap()).unwrap(),
+        7
+    );
 }
 
 #[test]
@@ -306,7 +323,9 @@ fn after_timing() {
     let q = Queue::serial("after");
     let (tx, rx) = std::sync::mpsc::channel();
     let t0 = Instant::now();
-    q.after(Time::after_nanos(30_000_000), move || tx.send(Instant::now()).unwrap());
+    q.after(Time::after_nanos(30_000_000), move || {
+        tx.send(Instant::now()).unwrap()
+    });
     let fired = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     assert!(fired - t0 >= Duration::from_millis(30));
 }

@@ -10,6 +10,7 @@ mod group;
 mod object;
 mod queue;
 mod semaphore;
+mod source;
 mod time;
 
 pub use error::*;
@@ -17,6 +18,7 @@ pub use group::*;
 pub use object::*;
 pub use queue::*;
 pub use semaphore::*;
+pub use source::*;
 pub use time::*;
 
 use crate::error::{Error, ErrorKind};

@@ -6,6 +6,7 @@ use crate::group::GroupInner;
 use crate::object::Kind;
 use crate::queue::QueueInner;
 use crate::semaphore::SemaphoreInner;
+use crate::source::SourceInner;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
                 }
                 Kind::Group => Arc::increment_strong_count(object as *const GroupInner),
                 Kind::Semaphore => Arc::increment_strong_count(object as *const SemaphoreInner),
+                Kind::Source => Arc::increment_strong_count(object as *const SourceInner),
             }
         }
         let _ = h;
@@ -62,13 +64,15 @@ pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
                 }
                 Kind::Group => Arc::decrement_strong_count(object as *const GroupInner),
                 Kind::Semaphore => Arc::decrement_strong_count(object as *const SemaphoreInner),
+                Kind::Source => Arc::decrement_strong_count(object as *const SourceInner),
             }
         }
         Ok(0)
     })
 }
 
-/// Suspends a queue: no new work item starts until a matching `rgcd_resume`. Nests.
+/// Suspends a queue or source: no new work item (or handler) starts until a matching
+/// `rgcd_resume`. Nests. Events that reach a suspended source are merged meanwhile.
 ///
 /// The item running now (if any) finishes. Returns 0, `RGCD_ENOTSUP` for global queues,
 /// groups and semaphores, `RGCD_EINVAL`/`RGCD_ETYPE` for bad handles.
@@ -78,7 +82,11 @@ pub unsafe extern "C" fn rgcd_suspend(object: rgcd_object_t) -> c_int {
         // SAFETY: as in `rgcd_retain`.
         match unsafe { header(object, "object")? }.1 {
             Kind::Queue => unsafe { queue_ref(object, "object")? }.suspend().map(|_| 0),
-            _ => Err(not_supported("only queues can be suspended")),
+            // SAFETY: the tag says this is a source.
+            Kind::Source => unsafe { &*(object as *const SourceInner) }
+                .suspend()
+                .map(|_| 0),
+            _ => Err(not_supported("only queues and sources can be suspended")),
         }
     })
 }
@@ -92,7 +100,9 @@ pub unsafe extern "C" fn rgcd_resume(object: rgcd_object_t) -> c_int {
         // SAFETY: as in `rgcd_retain`.
         match unsafe { header(object, "object")? }.1 {
             Kind::Queue => unsafe { queue_ref(object, "object")? }.resume().map(|_| 0),
-            _ => Err(not_supported("only queues can be resumed")),
+            // SAFETY: the tag says this is a source.
+            Kind::Source => unsafe { source_arc(object) }.resume().map(|_| 0),
+            _ => Err(not_supported("only queues and sources can be resumed")),
         }
     })
 }
@@ -108,7 +118,9 @@ pub unsafe extern "C" fn rgcd_activate(object: rgcd_object_t) -> c_int {
             Kind::Queue => unsafe { queue_ref(object, "object")? }
                 .activate()
                 .map(|_| 0),
-            _ => Err(not_supported("only queues can be activated")),
+            // SAFETY: the tag says this is a source.
+            Kind::Source => unsafe { source_arc(object) }.activate().map(|_| 0),
+            _ => Err(not_supported("only queues and sources can be activated")),
         }
     })
 }
@@ -132,6 +144,9 @@ pub unsafe extern "C" fn rgcd_set_context(object: rgcd_object_t, context: *mut c
                 Kind::Semaphore => (*(object as *const SemaphoreInner))
                     .extras
                     .set_context(context),
+                Kind::Source => (*(object as *const SourceInner))
+                    .extras
+                    .set_context(context),
             }
         }
         Ok(0)
@@ -149,6 +164,7 @@ pub unsafe extern "C" fn rgcd_get_context(object: rgcd_object_t) -> *mut c_void 
                 Kind::Queue => (*(object as *const QueueInner)).context(),
                 Kind::Group => (*(object as *const GroupInner)).extras.context(),
                 Kind::Semaphore => (*(object as *const SemaphoreInner)).extras.context(),
+                Kind::Source => (*(object as *const SourceInner)).extras.context(),
             })
         }
     })
@@ -179,13 +195,17 @@ pub unsafe extern "C" fn rgcd_set_finalizer_f(
                 Kind::Semaphore => (*(object as *const SemaphoreInner))
                     .extras
                     .set_finalizer(finalizer),
+                Kind::Source => (*(object as *const SourceInner))
+                    .extras
+                    .set_finalizer(finalizer),
             }
         }
         Ok(0)
     })
 }
 
-/// Sets the target queue of `object` (a queue): its work then runs as part of `target`.
+/// Sets the target queue of `object` (a queue or a source): its work (handlers) then runs as
+/// part of `target`.
 /// NULL means the default global queue. Takes effect at once when the queue is inactive or
 /// idle, else after the work queued before this call (as a barrier).
 ///
@@ -196,16 +216,31 @@ pub unsafe extern "C" fn rgcd_set_target_queue(
     target: super::rgcd_queue_t,
 ) -> c_int {
     status(|| {
-        // SAFETY: handles from the caller.
-        let q = unsafe { queue_ref(object, "object")? };
         let t: &QueueInner = if target.is_null() {
             crate::queue::root(2)
         } else {
             // SAFETY: as above.
             unsafe { queue_ref(target as *const c_void, "target")? }
         };
+        // SAFETY: a handle from the caller.
+        if let (_, Kind::Source) = unsafe { header(object, "object")? } {
+            // SAFETY: the tag says this is a source.
+            unsafe { &*(object as *const SourceInner) }.set_target(t);
+            return Ok(0);
+        }
+        // SAFETY: as above.
+        let q = unsafe { queue_ref(object, "object")? };
         // SAFETY: `q` is an Arc data pointer; borrow it as an Arc without taking ownership.
         let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(q as *const QueueInner) });
         arc.set_target(t).map(|_| 0)
     })
+}
+
+/// Borrows a source handle as an `Arc` (without taking a reference).
+///
+/// # Safety
+/// `object` must be a live source handle.
+unsafe fn source_arc(object: rgcd_object_t) -> std::mem::ManuallyDrop<Arc<SourceInner>> {
+    // SAFETY: per the contract.
+    std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(object as *const SourceInner) })
 }

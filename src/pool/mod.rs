@@ -43,6 +43,8 @@ pub(crate) struct WorkerShared {
     busy: AtomicBool,
     /// Kernel thread id, for the monitor's runnable check.
     tid: AtomicI32,
+    /// Parked in the reactor's poller (woken through it) rather than on its thread handle.
+    in_poller: AtomicBool,
 }
 
 pub(crate) struct Pool {
@@ -156,7 +158,12 @@ impl Pool {
     fn wake_one(&self) -> bool {
         let w = {
             let mut idle = self.idle.lock().unwrap();
-            let w = idle.pop();
+            // Prefer a parked worker: the one in the poller keeps watching fds and timers.
+            let pos = idle
+                .iter()
+                .rposition(|w| !w.in_poller.load(Ordering::Relaxed))
+                .or_else(|| idle.len().checked_sub(1));
+            let w = pos.map(|p| idle.remove(p));
             if w.is_some() {
                 self.sleeping.fetch_sub(1, Ordering::SeqCst);
                 // The woken worker searches; counting it now stops other wakers piling on.
@@ -167,11 +174,32 @@ impl Pool {
         match w {
             Some(w) => {
                 w.notified.store(true, Ordering::Release);
+                if w.in_poller.load(Ordering::Relaxed) {
+                    if let Some(r) = crate::event::reactor_if_started() {
+                        r.notify();
+                    }
+                }
                 w.thread.unpark();
                 true
             }
             None => false,
         }
+    }
+
+    /// The reactor has something to watch and nobody polls it: get a thread on it.
+    pub(crate) fn reactor_needs_poller(&'static self) {
+        fence(Ordering::SeqCst);
+        // A searching worker polls while it spins and takes the poller when it goes idle.
+        if self.searching.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        if self.sleeping.load(Ordering::SeqCst) != 0 && self.wake_one() {
+            return;
+        }
+        if self.threads.load(Ordering::SeqCst) < self.ncpu && self.spawn_worker() {
+            return;
+        }
+        self.monitor.poke(self);
     }
 
     /// Starts one more worker unless the cap is reached. Returns whether it did.
@@ -280,6 +308,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
         progress: AtomicU64::new(0),
         busy: AtomicBool::new(false),
         tid: AtomicI32::new(gettid()),
+        in_poller: AtomicBool::new(false),
     });
     pool.stealers.write().unwrap().push((id, local.stealer()));
     pool.workers.lock().unwrap().push(me.clone());
@@ -291,9 +320,17 @@ fn worker_main(pool: &'static Pool, id: usize) {
             if searching {
                 searching = false;
                 let was = pool.searching.fetch_sub(1, Ordering::SeqCst);
-                // The last searcher found work: if more is queued, get another thread on it.
-                if was == 1 && (!local.is_empty() || pool.has_pending()) {
-                    pool.notify_slow();
+                if was == 1 {
+                    // The last searcher found work: if more is queued, get another thread
+                    // on it; if nobody watches the reactor now, let the monitor do it.
+                    if !local.is_empty() || pool.has_pending() {
+                        pool.notify_slow();
+                    }
+                    if let Some(r) = crate::event::reactor_if_started() {
+                        if r.has_work() && !r.is_owned() {
+                            pool.monitor.poke(pool);
+                        }
+                    }
                 }
             }
             me.busy.store(true, Ordering::Relaxed);
@@ -306,7 +343,8 @@ fn worker_main(pool: &'static Pool, id: usize) {
             searching = true;
             pool.searching.fetch_add(1, Ordering::SeqCst);
         }
-        // Spin a little: work often arrives within microseconds.
+        // Spin a little: work often arrives within microseconds. Meanwhile look at the
+        // reactor without blocking, so fd events reach this thread with no wake-up.
         let start = Instant::now();
         let mut i = 0u32;
         while start.elapsed() < SPIN {
@@ -317,16 +355,47 @@ fn worker_main(pool: &'static Pool, id: usize) {
             if pool.any_stealable() {
                 continue 'outer;
             }
+            if let Some(r) = crate::event::reactor_if_started() {
+                if r.has_work() && r.try_own() {
+                    let n = r.turn(false);
+                    r.release();
+                    if n > 0 {
+                        continue 'outer;
+                    }
+                }
+            }
         }
-        // Sleep: announce it, re-check, then park.
+        // Sleep: in the reactor's poller if nobody is in it, else parked. Announce it,
+        // re-check, then block.
+        let poller = crate::event::reactor_if_started().filter(|r| r.try_own());
         {
             let mut idle = pool.idle.lock().unwrap();
             pool.searching.fetch_sub(1, Ordering::SeqCst);
             pool.sleeping.fetch_add(1, Ordering::SeqCst);
+            me.in_poller.store(poller.is_some(), Ordering::Relaxed);
             idle.push(me.clone());
         }
         fence(Ordering::SeqCst);
         if pool.any_stealable() && unpark_self(pool, &me) {
+            if let Some(r) = poller {
+                r.release();
+            }
+            searching = true;
+            continue;
+        }
+        if let Some(r) = poller {
+            if !me.notified.load(Ordering::Acquire) {
+                r.turn(true);
+            }
+            r.release();
+            // Off the idle list, unless a waker took us off (and counted us searching).
+            if !unpark_self(pool, &me) {
+                while !me.notified.swap(false, Ordering::AcqRel) {
+                    std::hint::spin_loop();
+                }
+            }
+            me.notified.store(false, Ordering::Relaxed);
+            me.in_poller.store(false, Ordering::Relaxed);
             searching = true;
             continue;
         }

@@ -69,10 +69,24 @@ fn run(pool: &'static Pool) {
     let mut quiet = 0u32;
     loop {
         thread::sleep(TICK);
+        // Fallback poller: keep events and timers flowing while every worker is busy.
+        let reactor = crate::event::reactor_if_started();
+        let mut reactor_unwatched = false;
+        if let Some(r) = reactor {
+            if r.has_work() && r.try_own() {
+                r.turn(false);
+                r.release();
+                reactor_unwatched = pool.searching.load(Ordering::SeqCst) == 0;
+            }
+        }
         let saturated = pool.any_stealable()
             && pool.sleeping.load(Ordering::SeqCst) == 0
             && pool.searching.load(Ordering::SeqCst) == 0;
         if !saturated {
+            if reactor_unwatched {
+                quiet = 0;
+                continue;
+            }
             quiet += 1;
             if quiet >= QUIET_TICKS {
                 quiet = 0;

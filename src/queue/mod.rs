@@ -20,7 +20,7 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-pub(crate) use drain::execute;
+pub(crate) use drain::{execute, report_panic};
 pub(crate) use main_queue::is_main_thread;
 pub use main_queue::main;
 pub(crate) use sync::{current_label, current_specific, sync_raw, with_frame};

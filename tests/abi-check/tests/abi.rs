@@ -9,7 +9,11 @@ fn every_function_matches() {
 #[test]
 fn every_constant_matches() {
     let consts = rgcd_abi_check::constants();
-    assert!(consts.len() >= 20, "bindgen saw only {} constants", consts.len());
+    assert!(
+        consts.len() >= 20,
+        "bindgen saw only {} constants",
+        consts.len()
+    );
     for (name, rust, c) in consts {
         assert_eq!(rust, c, "{name}: Rust says {rust}, the header says {c}");
     }

@@ -1,0 +1,709 @@
+//! The reactor: the poller, the timer heap and the registrations of fds, signals and
+//! processes. It has no thread of its own: idle workers poll it (see README.md).
+
+mod poller;
+mod signal;
+mod timers;
+
+use crate::error::{Error, ErrorKind};
+use crate::queue::QueueInner;
+use crate::source::{SourceInner, SourceKind, NO_TIMER, PROC_EXIT};
+use crate::task::{SendPtr, TaskHeader};
+use crate::time::{now_ns, Time};
+use poller::{Interest, Poller, Ready};
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub(crate) use signal::valid as signal_valid_raw;
+pub(crate) use timers::TimerId;
+
+const SIGNAL_KEY: u64 = u64::MAX - 1;
+
+/// The signal sources, by signal number.
+type SignalTable = HashMap<i32, Vec<Arc<SourceInner>>>;
+const EVENTS: usize = 256;
+
+pub(crate) fn signal_valid(sig: usize) -> bool {
+    signal_valid_raw(sig)
+}
+
+enum TimerTarget {
+    After {
+        queue: Arc<QueueInner>,
+        task: SendPtr,
+    },
+    Source {
+        src: Arc<SourceInner>,
+        interval: u64,
+        leeway: u64,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    Io,
+    Proc,
+    /// epoll refuses the fd (a regular file): it is always ready.
+    AlwaysReady,
+}
+
+struct Member {
+    src: Arc<SourceInner>,
+    write: bool,
+    armed: bool,
+}
+
+struct FdEntry {
+    kind: EntryKind,
+    generation: u32,
+    members: Vec<Member>,
+    /// What epoll has armed now.
+    armed: Interest,
+}
+
+impl FdEntry {
+    fn desired(&self) -> Interest {
+        Interest {
+            read: self.members.iter().any(|m| m.armed && !m.write),
+            write: self.members.iter().any(|m| m.armed && m.write),
+        }
+    }
+}
+
+fn key(fd: RawFd, generation: u32) -> u64 {
+    (generation as u64) << 32 | fd as u32 as u64
+}
+
+struct Scratch {
+    buf: Vec<libc::epoll_event>,
+    ready: Vec<Ready>,
+    timers: Vec<(u64, TimerTarget)>,
+}
+
+pub(crate) struct Reactor {
+    poller: Poller,
+    /// A thread is polling (or about to).
+    owner: AtomicBool,
+    /// While the owner blocks: the monotonic time it wakes at (u64::MAX: none); 0 otherwise.
+    blocked_until: AtomicU64,
+    timers: Mutex<timers::TimerHeap<TimerTarget>>,
+    /// `next_wake()` of the timer heap, readable without the lock (u64::MAX: no timers).
+    next_timer: AtomicU64,
+    fds: Mutex<HashMap<RawFd, FdEntry>>,
+    next_generation: AtomicU64,
+    /// fd, signal and process registrations.
+    io_count: AtomicUsize,
+    signals: Mutex<Option<(signal::Signals, SignalTable)>>,
+    scratch: Mutex<Scratch>,
+}
+
+static REACTOR: OnceLock<Reactor> = OnceLock::new();
+
+/// The reactor, created on first use.
+pub(crate) fn reactor() -> &'static Reactor {
+    REACTOR.get_or_init(|| Reactor {
+        poller: Poller::new().expect("rgcd: cannot create the epoll instance"),
+        owner: AtomicBool::new(false),
+        blocked_until: AtomicU64::new(0),
+        timers: Mutex::new(timers::TimerHeap::new()),
+        next_timer: AtomicU64::new(u64::MAX),
+        fds: Mutex::new(HashMap::new()),
+        next_generation: AtomicU64::new(1),
+        io_count: AtomicUsize::new(0),
+        signals: Mutex::new(None),
+        scratch: Mutex::new(Scratch {
+            buf: vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS],
+            ready: Vec::with_capacity(EVENTS),
+            timers: Vec::new(),
+        }),
+    })
+}
+
+/// The reactor if anything ever used it (the pool's idle path asks this).
+#[inline]
+pub(crate) fn reactor_if_started() -> Option<&'static Reactor> {
+    REACTOR.get()
+}
+
+fn read_estimate(fd: RawFd, hup: bool) -> Option<u64> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes an int.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if r < 0 {
+        return Some(1);
+    }
+    if n > 0 || hup {
+        Some(n as u64)
+    } else {
+        // Readiness already consumed (a re-armed reader saw an older report): not an event.
+        None
+    }
+}
+
+fn write_estimate(fd: RawFd) -> u64 {
+    let mut sndbuf: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: valid out-pointers for an int option.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            &mut sndbuf as *mut _ as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if r < 0 {
+        return 1;
+    }
+    let mut queued: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes an int.
+    unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+    (sndbuf - queued).max(1) as u64
+}
+
+impl Reactor {
+    /// Is there anything to poll for?
+    #[inline]
+    pub(crate) fn has_work(&self) -> bool {
+        self.io_count.load(Ordering::Relaxed) != 0
+            || self.next_timer.load(Ordering::Relaxed) != u64::MAX
+    }
+
+    /// Is there fd/signal/process work (worth a non-blocking poll)?
+    #[inline]
+    pub(crate) fn has_io(&self) -> bool {
+        self.io_count.load(Ordering::Relaxed) != 0
+    }
+
+    #[inline]
+    pub(crate) fn try_own(&self) -> bool {
+        !self.owner.load(Ordering::Relaxed) && !self.owner.swap(true, Ordering::Acquire)
+    }
+
+    pub(crate) fn release(&self) {
+        self.owner.store(false, Ordering::Release);
+    }
+
+    pub(crate) fn is_owned(&self) -> bool {
+        self.owner.load(Ordering::Acquire)
+    }
+
+    /// Interrupts the owner's blocking wait.
+    pub(crate) fn notify(&self) {
+        if self.blocked_until.load(Ordering::SeqCst) != 0 {
+            self.poller.notify();
+        }
+    }
+
+    /// One turn (the caller owns the reactor): wait for I/O up to the next timer (`block`) or
+    /// just look, then deliver what is ready and the due timers. Returns how many deliveries.
+    pub(crate) fn turn(&self, block: bool) -> usize {
+        let mut guard = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        let sc = &mut *guard;
+        let timeout = if block {
+            // Announce first, then read the next deadline: a timer armed meanwhile sees the
+            // announcement and notifies (see `after_arm`).
+            self.blocked_until.store(u64::MAX, Ordering::SeqCst);
+            let next = self.next_timer.load(Ordering::SeqCst);
+            if next != u64::MAX {
+                self.blocked_until.store(next, Ordering::SeqCst);
+                Some(next.saturating_sub(now_ns()))
+            } else {
+                None
+            }
+        } else {
+            Some(0)
+        };
+        if timeout != Some(0) || self.has_io() {
+            self.poller.wait(&mut sc.buf, timeout, &mut sc.ready);
+        }
+        if block {
+            self.blocked_until.store(0, Ordering::SeqCst);
+        }
+        let mut n = 0;
+        for r in sc.ready.drain(..) {
+            n += self.dispatch(r);
+        }
+        if self.next_timer.load(Ordering::Acquire) <= now_ns() {
+            n += self.fire_timers(&mut sc.timers);
+        }
+        n
+    }
+
+    fn dispatch(&self, r: Ready) -> usize {
+        if r.key == SIGNAL_KEY {
+            return self.dispatch_signals();
+        }
+        let fd = r.key as u32 as RawFd;
+        let generation = (r.key >> 32) as u32;
+        let mut fire: Vec<(Arc<SourceInner>, bool)> = Vec::new();
+        {
+            let mut fds = self.fds.lock().unwrap();
+            let Some(e) = fds.get_mut(&fd) else { return 0 };
+            if e.generation != generation {
+                return 0;
+            }
+            e.armed = Interest::default(); // one-shot: the report disarmed the fd
+            for m in e.members.iter_mut().filter(|m| m.armed) {
+                let hit = if m.write {
+                    r.writable || r.hup
+                } else {
+                    r.readable || r.hup
+                };
+                if hit {
+                    m.armed = false;
+                    fire.push((m.src.clone(), m.write));
+                }
+            }
+            self.update(fd, e);
+        }
+        let mut n = 0;
+        for (src, write) in fire {
+            let data = match src.kind {
+                SourceKind::Proc => Some(PROC_EXIT as u64),
+                _ if write => Some(write_estimate(fd)),
+                _ => read_estimate(fd, r.hup),
+            };
+            match data {
+                Some(d) => {
+                    src.merge(d);
+                    n += 1;
+                }
+                None => self.rearm(&src),
+            }
+        }
+        n
+    }
+
+    /// Brings epoll's interest for `fd` in line with its members.
+    fn update(&self, fd: RawFd, e: &mut FdEntry) {
+        if e.kind == EntryKind::AlwaysReady {
+            return;
+        }
+        let want = e.desired();
+        if want != e.armed && want.any() {
+            if self.poller.modify(fd, key(fd, e.generation), want).is_ok() {
+                e.armed = want;
+            }
+        } else if !want.any() {
+            e.armed = want;
+        }
+    }
+
+    fn add_member(
+        &self,
+        src: &Arc<SourceInner>,
+        fd: RawFd,
+        kind: EntryKind,
+        write: bool,
+    ) -> Result<(), Error> {
+        let mut fds = self.fds.lock().unwrap();
+        let always_ready;
+        if let Some(e) = fds.get_mut(&fd) {
+            if e.kind != kind && !(e.kind == EntryKind::AlwaysReady && kind == EntryKind::Io) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "fd is already watched as another kind",
+                ));
+            }
+            e.members.push(Member {
+                src: src.clone(),
+                write,
+                armed: true,
+            });
+            always_ready = e.kind == EntryKind::AlwaysReady;
+            self.update(fd, e);
+        } else {
+            let generation = self.next_generation.fetch_add(1, Ordering::Relaxed) as u32;
+            let want = Interest {
+                read: !write,
+                write,
+            };
+            let mut e = FdEntry {
+                kind,
+                generation,
+                members: vec![Member {
+                    src: src.clone(),
+                    write,
+                    armed: true,
+                }],
+                armed: Interest::default(),
+            };
+            match self.poller.add(fd, key(fd, generation), want) {
+                Ok(()) => e.armed = want,
+                Err(err) if err.raw_os_error() == Some(libc::EPERM) => {
+                    e.kind = EntryKind::AlwaysReady
+                }
+                Err(err) => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!("cannot watch fd {fd}: {err}"),
+                    ))
+                }
+            }
+            always_ready = e.kind == EntryKind::AlwaysReady;
+            fds.insert(fd, e);
+        }
+        drop(fds);
+        self.io_count.fetch_add(1, Ordering::AcqRel);
+        if always_ready {
+            self.fire_always_ready(src, fd);
+        }
+        self.kick();
+        Ok(())
+    }
+
+    fn fire_always_ready(&self, src: &Arc<SourceInner>, fd: RawFd) {
+        {
+            let mut fds = self.fds.lock().unwrap();
+            if let Some(m) = fds
+                .get_mut(&fd)
+                .and_then(|e| e.members.iter_mut().find(|m| Arc::ptr_eq(&m.src, src)))
+            {
+                m.armed = false;
+            }
+        }
+        let d = if src.kind == SourceKind::Write {
+            1
+        } else {
+            read_estimate(fd, true).unwrap_or(1)
+        };
+        src.merge(d);
+    }
+
+    pub(crate) fn register_fd(&self, src: &Arc<SourceInner>) -> Result<(), Error> {
+        self.add_member(src, src.fd(), EntryKind::Io, src.kind == SourceKind::Write)
+    }
+
+    pub(crate) fn register_proc(&self, src: &Arc<SourceInner>) -> Result<(), Error> {
+        // SAFETY: pidfd_open has no memory arguments.
+        let fd =
+            unsafe { libc::syscall(libc::SYS_pidfd_open, src.handle as libc::pid_t, 0) } as RawFd;
+        if fd < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ESRCH) {
+                // The process is gone already: report its exit at once.
+                src.merge(PROC_EXIT as u64);
+                return Ok(());
+            }
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("cannot watch process {}: {err}", src.handle),
+            ));
+        }
+        src.pidfd.store(fd, Ordering::Release);
+        self.add_member(src, fd, EntryKind::Proc, false)
+    }
+
+    pub(crate) fn register_signal(&self, src: &Arc<SourceInner>) -> Result<(), Error> {
+        let sig = src.handle as i32;
+        {
+            let mut g = self.signals.lock().unwrap();
+            if g.is_none() {
+                let s = signal::Signals::new().map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!("cannot set up signals: {e}"),
+                    )
+                })?;
+                self.poller
+                    .add(
+                        s.read_fd,
+                        SIGNAL_KEY,
+                        Interest {
+                            read: true,
+                            write: false,
+                        },
+                    )
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidArgument,
+                            format!("cannot watch signals: {e}"),
+                        )
+                    })?;
+                *g = Some((s, HashMap::new()));
+            }
+            let (sigs, table) = g.as_mut().expect("set up above");
+            sigs.install(sig).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("cannot handle signal {sig}: {e}"),
+                )
+            })?;
+            table.entry(sig).or_default().push(src.clone());
+        }
+        self.io_count.fetch_add(1, Ordering::AcqRel);
+        self.kick();
+        Ok(())
+    }
+
+    fn dispatch_signals(&self) -> usize {
+        let fire: Vec<(Arc<SourceInner>, u32)> = {
+            let g = self.signals.lock().unwrap();
+            let Some((sigs, table)) = g.as_ref() else {
+                return 0;
+            };
+            let counts = sigs.take();
+            let _ = self.poller.modify(
+                sigs.read_fd,
+                SIGNAL_KEY,
+                Interest {
+                    read: true,
+                    write: false,
+                },
+            );
+            counts
+                .into_iter()
+                .flat_map(|(sig, n)| {
+                    table
+                        .get(&sig)
+                        .into_iter()
+                        .flatten()
+                        .map(move |s| (s.clone(), n))
+                })
+                .collect()
+        };
+        let n = fire.len();
+        for (s, count) in fire {
+            s.merge(count as u64);
+        }
+        n
+    }
+
+    /// Re-arms an fd source after its handler ran.
+    pub(crate) fn rearm(&self, src: &SourceInner) {
+        let fd = if src.kind == SourceKind::Proc {
+            return;
+        } else {
+            src.fd()
+        };
+        let mut fds = self.fds.lock().unwrap();
+        let Some(e) = fds.get_mut(&fd) else { return };
+        if src.is_canceled() {
+            return;
+        }
+        let Some(m) = e.members.iter_mut().find(|m| std::ptr::eq(&*m.src, src)) else {
+            return;
+        };
+        m.armed = true;
+        if e.kind == EntryKind::AlwaysReady {
+            let src = m.src.clone();
+            drop(fds);
+            self.fire_always_ready(&src, fd);
+            return;
+        }
+        self.update(fd, e);
+    }
+
+    /// Removes a cancelled source from everything it is registered with.
+    pub(crate) fn deregister(&self, src: &SourceInner) {
+        match src.kind {
+            SourceKind::Read | SourceKind::Write => self.remove_member(src, src.fd()),
+            SourceKind::Proc => {
+                let fd = src.pidfd.swap(-1, Ordering::AcqRel);
+                if fd >= 0 {
+                    self.remove_member(src, fd);
+                    // SAFETY: our pidfd, no longer in the poller.
+                    unsafe { libc::close(fd) };
+                }
+            }
+            SourceKind::Signal => {
+                let mut g = self.signals.lock().unwrap();
+                if let Some((sigs, table)) = g.as_mut() {
+                    let sig = src.handle as i32;
+                    if let Some(v) = table.get_mut(&sig) {
+                        let before = v.len();
+                        v.retain(|s| !std::ptr::eq(&**s, src));
+                        if v.len() != before {
+                            sigs.uninstall(sig);
+                            self.io_count.fetch_sub(1, Ordering::AcqRel);
+                        }
+                        if v.is_empty() {
+                            table.remove(&sig);
+                        }
+                    }
+                }
+            }
+            SourceKind::Timer => self.disarm_timer(src),
+            _ => {}
+        }
+    }
+
+    fn remove_member(&self, src: &SourceInner, fd: RawFd) {
+        let mut fds = self.fds.lock().unwrap();
+        let Some(e) = fds.get_mut(&fd) else { return };
+        let before = e.members.len();
+        e.members.retain(|m| !std::ptr::eq(&*m.src, src));
+        if e.members.len() == before {
+            return;
+        }
+        self.io_count.fetch_sub(1, Ordering::AcqRel);
+        if e.members.is_empty() {
+            if e.kind != EntryKind::AlwaysReady {
+                let _ = self.poller.delete(fd);
+            }
+            fds.remove(&fd);
+        } else {
+            self.update(fd, e);
+        }
+    }
+
+    /// After a timer change: wake the blocked owner if it sleeps past `wake`, or get a thread
+    /// polling if nobody does.
+    fn after_arm(&self, wake: u64) {
+        let b = self.blocked_until.load(Ordering::SeqCst);
+        if b != 0 {
+            if wake < b {
+                self.poller.notify();
+            }
+        } else if !self.owner.load(Ordering::SeqCst) {
+            self.kick();
+        }
+    }
+
+    fn kick(&self) {
+        crate::pool::pool().reactor_needs_poller();
+    }
+
+    fn insert_timer(&self, deadline: u64, leeway: u64, target: TimerTarget) -> (TimerId, u64) {
+        let mut t = self.timers.lock().unwrap();
+        let id = t.insert(deadline, leeway, target);
+        let wake = t.next_wake();
+        self.next_timer.store(wake, Ordering::SeqCst);
+        (id, wake)
+    }
+
+    /// `after`: enqueue `task` on `queue` at `when` (FOREVER: never; the task is discarded).
+    pub(crate) fn add_after(&self, when: Time, queue: Arc<QueueInner>, task: NonNull<TaskHeader>) {
+        let deadline = when.to_monotonic();
+        if deadline == u64::MAX {
+            // SAFETY: never enqueued; discarded here.
+            unsafe { crate::task::invoke(task, crate::task::Action::Discard) };
+            return;
+        }
+        let now = now_ns();
+        if deadline <= now {
+            // SAFETY: a fresh item.
+            unsafe { queue.enqueue(task) };
+            return;
+        }
+        // libdispatch's rule of thumb (a tenth of the delay), capped at a millisecond.
+        let leeway = ((deadline - now) / 10).min(1_000_000);
+        let (_, wake) = self.insert_timer(
+            deadline,
+            leeway,
+            TimerTarget::After {
+                queue,
+                task: SendPtr(task.as_ptr() as *mut libc::c_void),
+            },
+        );
+        self.after_arm(wake);
+    }
+
+    /// Arms (or re-arms) a timer source.
+    pub(crate) fn arm_timer(
+        &self,
+        src: &Arc<SourceInner>,
+        start: Time,
+        interval: u64,
+        leeway: u64,
+    ) {
+        let deadline = start.to_monotonic();
+        let wake = {
+            let mut t = self.timers.lock().unwrap();
+            let old = src.timer.swap(NO_TIMER, Ordering::AcqRel);
+            if old != NO_TIMER {
+                t.remove(TimerId::unpack(old));
+            }
+            if deadline == u64::MAX || src.is_canceled() {
+                let w = t.next_wake();
+                self.next_timer.store(w, Ordering::SeqCst);
+                return;
+            }
+            let id = t.insert(
+                deadline,
+                leeway,
+                TimerTarget::Source {
+                    src: src.clone(),
+                    interval,
+                    leeway,
+                },
+            );
+            src.timer.store(id.pack(), Ordering::Release);
+            let w = t.next_wake();
+            self.next_timer.store(w, Ordering::SeqCst);
+            w
+        };
+        self.after_arm(wake);
+    }
+
+    fn disarm_timer(&self, src: &SourceInner) {
+        let mut t = self.timers.lock().unwrap();
+        let old = src.timer.swap(NO_TIMER, Ordering::AcqRel);
+        if old != NO_TIMER {
+            t.remove(TimerId::unpack(old));
+        }
+        self.next_timer.store(t.next_wake(), Ordering::SeqCst);
+    }
+
+    fn fire_timers(&self, due: &mut Vec<(u64, TimerTarget)>) -> usize {
+        let now = now_ns();
+        let mut fire: Vec<(Arc<SourceInner>, u64)> = Vec::new();
+        {
+            let mut t = self.timers.lock().unwrap();
+            t.expire(now, due);
+            for (deadline, target) in due.iter_mut() {
+                if let TimerTarget::Source {
+                    src,
+                    interval,
+                    leeway,
+                } = target
+                {
+                    if *interval == u64::MAX {
+                        src.timer.store(NO_TIMER, Ordering::Release);
+                        fire.push((src.clone(), 1));
+                        continue;
+                    }
+                    // A zero interval would fire without pause: use a microsecond.
+                    let step = (*interval).max(1_000);
+                    let count = 1 + (now - *deadline) / step;
+                    fire.push((src.clone(), count));
+                    if src.is_canceled() {
+                        src.timer.store(NO_TIMER, Ordering::Release);
+                        continue;
+                    }
+                    let next = *deadline + count * step;
+                    let id = t.insert(
+                        next,
+                        *leeway,
+                        TimerTarget::Source {
+                            src: src.clone(),
+                            interval: *interval,
+                            leeway: *leeway,
+                        },
+                    );
+                    src.timer.store(id.pack(), Ordering::Release);
+                }
+            }
+            self.next_timer.store(t.next_wake(), Ordering::SeqCst);
+        }
+        let mut n = 0;
+        for (_, target) in due.drain(..) {
+            if let TimerTarget::After { queue, task } = target {
+                let task = NonNull::new(task.0 as *mut TaskHeader).expect("non-null");
+                // SAFETY: the timer owned the fresh item.
+                unsafe { queue.enqueue(task) };
+                n += 1;
+            }
+        }
+        for (src, count) in fire {
+            src.merge(count);
+            n += 1;
+        }
+        n
+    }
+}

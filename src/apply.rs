@@ -18,7 +18,10 @@ struct Shared {
     done: AtomicUsize,
     n: usize,
     chunk: usize,
-    body: *const (dyn Fn(usize) + Sync + 'static),
+    /// The caller's body, type-erased; `run` loops over a chunk calling it (monomorphized,
+    /// so an iteration costs one direct call, not a virtual one).
+    body: *const (),
+    run: unsafe fn(*const (), usize, usize),
     waiter: Thread,
     panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
     panicked: AtomicBool,
@@ -36,13 +39,8 @@ impl Shared {
                 return;
             }
             let end = (start + self.chunk).min(self.n);
-            // SAFETY: a chunk was claimed, so the caller is still waiting for it.
-            let body = unsafe { &*self.body };
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                for i in start..end {
-                    body(i);
-                }
-            }));
+            // SAFETY: a chunk was claimed, so the caller (and its body) is still waiting for it.
+            let r = catch_unwind(AssertUnwindSafe(|| unsafe { (self.run)(self.body, start, end) }));
             if let Err(p) = r {
                 self.panicked.store(true, Ordering::Relaxed);
                 self.panic.lock().unwrap().get_or_insert(p);
@@ -75,7 +73,15 @@ fn root_for(queue: Option<&QueueInner>) -> &'static QueueInner {
     }
 }
 
-pub(crate) fn apply_raw(n: usize, queue: Option<&QueueInner>, body: &(dyn Fn(usize) + Sync)) {
+unsafe fn run_chunk<F: Fn(usize) + Sync>(body: *const (), start: usize, end: usize) {
+    // SAFETY: `body` was erased from an `&F` in `apply_raw` and outlives the call.
+    let body = unsafe { &*(body as *const F) };
+    for i in start..end {
+        body(i);
+    }
+}
+
+pub(crate) fn apply_raw<F: Fn(usize) + Sync>(n: usize, queue: Option<&QueueInner>, body: &F) {
     if n == 0 {
         return;
     }
@@ -96,15 +102,13 @@ pub(crate) fn apply_raw(n: usize, queue: Option<&QueueInner>, body: &(dyn Fn(usi
         return;
     }
     let chunk = (n / (threads * 4)).max(1);
-    // SAFETY: lifetime erased; see the module docs for why the reference never dangles.
-    let body_static: *const (dyn Fn(usize) + Sync + 'static) =
-        unsafe { std::mem::transmute(body as *const (dyn Fn(usize) + Sync + '_)) };
     let shared = Arc::new(Shared {
         next: AtomicUsize::new(0),
         done: AtomicUsize::new(0),
         n,
         chunk,
-        body: body_static,
+        body: body as *const F as *const (),
+        run: run_chunk::<F>,
         waiter: thread::current(),
         panic: Mutex::new(None),
         panicked: AtomicBool::new(false),

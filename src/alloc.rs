@@ -1,5 +1,5 @@
-//! A cache of fixed-size blocks for work items, so the enqueue/run cycle does not go through
-//! `malloc`/`free` for every item.
+//! Caches of fixed-size blocks: one for work items, so the enqueue/run cycle does not go
+//! through `malloc`/`free` for every item, and one for queue objects.
 //!
 //! Items are allocated on the thread that submits them and freed on the worker that ran them,
 //! the pattern general-purpose allocators handle worst (every free is a cross-thread free).
@@ -7,23 +7,28 @@
 //! gathered into batches of `BATCH` and handed to a global stack, where an allocating thread
 //! whose list ran dry takes a whole batch. The global lock is taken once per `BATCH` items.
 
+//!
+//! Work-item blocks come from the global allocator and go back to it when a cache overflows.
+//! Queue blocks are carved from chunks obtained with `mmap` (populated at once while small,
+//! transparent huge pages from 2 MiB up) and are recycled but never returned: creating many
+//! queues then costs a few page faults per megabyte instead of one per 4 KiB page, which was
+//! most of the cost of creating a queue.
+
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::Mutex;
 
-/// Block size: items up to this size (header + closure) use the cache.
+/// Block size: items up to this size (header + closure) use the task cache.
 pub(crate) const BLOCK: usize = 64;
 /// Block alignment.
 pub(crate) const ALIGN: usize = 16;
+/// Queue block size (a `QueueInner`, checked where it is used).
+pub(crate) const QUEUE_BLOCK: usize = 96;
 const LOCAL_MAX: usize = 256;
 const BATCH: usize = 64;
 const GLOBAL_MAX: usize = 256;
-
-const LAYOUT: Layout = match Layout::from_size_align(BLOCK, ALIGN) {
-    Ok(l) => l,
-    Err(_) => panic!("bad block layout"),
-};
+const HUGE: usize = 2 << 20;
 
 struct Free {
     next: *mut Free,
@@ -36,7 +41,48 @@ struct Batch {
 // SAFETY: a batch is a list of unused blocks owned by whoever holds it.
 unsafe impl Send for Batch {}
 
-static GLOBAL: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
+struct Chunk {
+    cur: usize,
+    end: usize,
+    next_size: usize,
+}
+
+struct Class {
+    layout: Layout,
+    /// Blocks come from `mmap`ed chunks and are never freed (else: the global allocator).
+    chunked: bool,
+    global: Mutex<Vec<Batch>>,
+    chunk: Mutex<Chunk>,
+}
+
+const fn layout(size: usize) -> Layout {
+    match Layout::from_size_align(size, ALIGN) {
+        Ok(l) => l,
+        Err(_) => panic!("bad block layout"),
+    }
+}
+
+static TASKS: Class = Class {
+    layout: layout(BLOCK),
+    chunked: false,
+    global: Mutex::new(Vec::new()),
+    chunk: Mutex::new(Chunk {
+        cur: 0,
+        end: 0,
+        next_size: 0,
+    }),
+};
+
+static QUEUES: Class = Class {
+    layout: layout(QUEUE_BLOCK),
+    chunked: true,
+    global: Mutex::new(Vec::new()),
+    chunk: Mutex::new(Chunk {
+        cur: 0,
+        end: 0,
+        next_size: 64 << 10,
+    }),
+};
 
 struct Local {
     free: *mut Free,
@@ -45,59 +91,209 @@ struct Local {
     nout: usize,
 }
 
-impl Drop for Local {
-    fn drop(&mut self) {
-        // SAFETY: both lists hold unused blocks owned by this thread.
-        unsafe {
-            release_list(self.free);
-            release_list(self.out);
+impl Local {
+    const fn new() -> Self {
+        Local {
+            free: ptr::null_mut(),
+            nfree: 0,
+            out: ptr::null_mut(),
+            nout: 0,
         }
     }
 }
 
-unsafe fn release_list(mut p: *mut Free) {
-    while !p.is_null() {
-        // SAFETY: every block in a list is a live, unused block from `LAYOUT`.
-        let next = unsafe { (*p).next };
-        unsafe { dealloc(p as *mut u8, LAYOUT) };
-        p = next;
+struct Locals([Local; 2]);
+
+impl Drop for Locals {
+    fn drop(&mut self) {
+        for (l, class) in self.0.iter_mut().zip([&TASKS, &QUEUES]) {
+            // SAFETY: both lists hold unused blocks owned by this thread.
+            unsafe {
+                class.release_list(l.free, l.nfree);
+                class.release_list(l.out, l.nout);
+            }
+        }
     }
 }
 
 thread_local! {
-    static LOCAL: UnsafeCell<Local> = const {
-        UnsafeCell::new(Local { free: ptr::null_mut(), nfree: 0, out: ptr::null_mut(), nout: 0 })
-    };
+    static LOCAL: UnsafeCell<Locals> = const { UnsafeCell::new(Locals([Local::new(), Local::new()])) };
 }
 
-/// A `BLOCK`-byte, `ALIGN`-aligned block.
-#[inline]
-pub(crate) fn alloc_block() -> *mut u8 {
-    let cached = LOCAL.try_with(|l| {
-        // SAFETY: only this thread touches its `Local`, and never re-entrantly.
-        let l = unsafe { &mut *l.get() };
-        if l.free.is_null() {
-            let batch = GLOBAL.lock().ok()?.pop()?;
-            l.free = batch.head;
-            l.nfree = batch.len;
+fn map_chunk(size: usize) -> Option<usize> {
+    // SAFETY: anonymous private mappings; the results are checked.
+    unsafe {
+        if size < HUGE {
+            let p = libc::mmap(
+                ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                -1,
+                0,
+            );
+            return (p != libc::MAP_FAILED).then_some(p as usize);
         }
-        let p = l.free;
-        // SAFETY: `p` heads the free list.
-        l.free = unsafe { (*p).next };
-        l.nfree -= 1;
-        Some(p as *mut u8)
-    });
-    match cached {
-        Ok(Some(p)) => p,
-        _ => {
-            // SAFETY: LAYOUT has a non-zero size.
-            let p = unsafe { alloc(LAYOUT) };
-            if p.is_null() {
-                handle_alloc_error(LAYOUT);
-            }
-            p
+        // Over-map, then trim to a 2 MiB-aligned range that can be one huge page.
+        let len = size + HUGE;
+        let p = libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        let start = p as usize;
+        let aligned = (start + HUGE - 1) & !(HUGE - 1);
+        if aligned > start {
+            libc::munmap(p, aligned - start);
+        }
+        let tail = start + len - (aligned + size);
+        if tail > 0 {
+            libc::munmap((aligned + size) as *mut libc::c_void, tail);
+        }
+        libc::madvise(aligned as *mut libc::c_void, size, libc::MADV_HUGEPAGE);
+        Some(aligned)
+    }
+}
+
+impl Class {
+    unsafe fn release_list(&self, head: *mut Free, len: usize) {
+        if head.is_null() {
+            return;
+        }
+        if self.chunked {
+            self.global
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Batch { head, len });
+            return;
+        }
+        let mut p = head;
+        while !p.is_null() {
+            // SAFETY: every block in a list is a live, unused block of this class.
+            let next = unsafe { (*p).next };
+            unsafe { dealloc(p as *mut u8, self.layout) };
+            p = next;
         }
     }
+
+    /// Carves a batch of fresh blocks from the current chunk (a new one when it is full).
+    fn carve(&self) -> Option<Batch> {
+        let size = self.layout.size();
+        let mut c = self.chunk.lock().unwrap_or_else(|e| e.into_inner());
+        if c.cur + size * BATCH > c.end {
+            let len = c.next_size;
+            let base = map_chunk(len)?;
+            c.cur = base;
+            c.end = base + len;
+            c.next_size = (len * 2).min(HUGE);
+        }
+        let mut head: *mut Free = ptr::null_mut();
+        for i in (0..BATCH).rev() {
+            let f = (c.cur + i * size) as *mut Free;
+            // SAFETY: fresh, writable, aligned memory inside the chunk.
+            unsafe { (*f).next = head };
+            head = f;
+        }
+        c.cur += size * BATCH;
+        Some(Batch { head, len: BATCH })
+    }
+
+    #[inline]
+    fn alloc(&self, index: usize) -> *mut u8 {
+        let cached = LOCAL.try_with(|l| {
+            // SAFETY: only this thread touches its `Local`, and never re-entrantly.
+            let l = unsafe { &mut (*l.get()).0[index] };
+            if l.free.is_null() {
+                let batch = self.global.lock().ok()?.pop();
+                let batch = match batch {
+                    Some(b) => b,
+                    None if self.chunked => self.carve()?,
+                    None => return None,
+                };
+                l.free = batch.head;
+                l.nfree = batch.len;
+            }
+            let p = l.free;
+            // SAFETY: `p` heads the free list.
+            l.free = unsafe { (*p).next };
+            l.nfree -= 1;
+            Some(p as *mut u8)
+        });
+        match cached {
+            Ok(Some(p)) => p,
+            _ => {
+                if self.chunked {
+                    if let Some(b) = self.carve() {
+                        // Thread exiting: take one block, give the rest back.
+                        let p = b.head;
+                        // SAFETY: `p` heads a fresh batch.
+                        let rest = unsafe { (*p).next };
+                        // SAFETY: the rest of the batch is unused.
+                        unsafe { self.release_list(rest, b.len - 1) };
+                        return p as *mut u8;
+                    }
+                }
+                // SAFETY: the layout has a non-zero size.
+                let p = unsafe { alloc(self.layout) };
+                if p.is_null() {
+                    handle_alloc_error(self.layout);
+                }
+                p
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn free(&self, index: usize, p: *mut u8) {
+        let f = p as *mut Free;
+        let cached = LOCAL.try_with(|l| {
+            // SAFETY: as in `alloc`.
+            let l = unsafe { &mut (*l.get()).0[index] };
+            if l.nfree < LOCAL_MAX {
+                // SAFETY: the block is ours now.
+                unsafe { (*f).next = l.free };
+                l.free = f;
+                l.nfree += 1;
+                return;
+            }
+            // SAFETY: as above.
+            unsafe { (*f).next = l.out };
+            l.out = f;
+            l.nout += 1;
+            if l.nout == BATCH {
+                let batch = Batch {
+                    head: std::mem::replace(&mut l.out, ptr::null_mut()),
+                    len: std::mem::take(&mut l.nout),
+                };
+                let mut g = self.global.lock().unwrap_or_else(|e| e.into_inner());
+                if self.chunked || g.len() < GLOBAL_MAX {
+                    g.push(batch);
+                } else {
+                    drop(g);
+                    // SAFETY: the batch's blocks are unused and ours.
+                    unsafe { self.release_list(batch.head, batch.len) };
+                }
+            }
+        });
+        if cached.is_err() {
+            // The thread is exiting and its cache is gone.
+            // SAFETY: a single unused block of this class.
+            unsafe { (*f).next = ptr::null_mut() };
+            unsafe { self.release_list(f, 1) };
+        }
+    }
+}
+
+/// A `BLOCK`-byte, `ALIGN`-aligned block for a work item.
+#[inline]
+pub(crate) fn alloc_block() -> *mut u8 {
+    TASKS.alloc(0)
 }
 
 /// Returns a block from `alloc_block`.
@@ -106,41 +302,24 @@ pub(crate) fn alloc_block() -> *mut u8 {
 /// `p` must come from `alloc_block` and not be used afterwards.
 #[inline]
 pub(crate) unsafe fn free_block(p: *mut u8) {
-    let f = p as *mut Free;
-    let cached = LOCAL.try_with(|l| {
-        // SAFETY: as in `alloc_block`.
-        let l = unsafe { &mut *l.get() };
-        if l.nfree < LOCAL_MAX {
-            // SAFETY: the block is ours now.
-            unsafe { (*f).next = l.free };
-            l.free = f;
-            l.nfree += 1;
-            return;
-        }
-        // SAFETY: as above.
-        unsafe { (*f).next = l.out };
-        l.out = f;
-        l.nout += 1;
-        if l.nout == BATCH {
-            let batch = Batch {
-                head: std::mem::replace(&mut l.out, ptr::null_mut()),
-                len: std::mem::take(&mut l.nout),
-            };
-            let mut g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
-            if g.len() < GLOBAL_MAX {
-                g.push(batch);
-            } else {
-                drop(g);
-                // SAFETY: the batch's blocks are unused and ours.
-                unsafe { release_list(batch.head) };
-            }
-        }
-    });
-    if cached.is_err() {
-        // The thread is exiting and its cache is gone.
-        // SAFETY: `p` came from LAYOUT.
-        unsafe { dealloc(p, LAYOUT) };
-    }
+    // SAFETY: per the contract.
+    unsafe { TASKS.free(0, p) }
+}
+
+/// A `QUEUE_BLOCK`-byte, `ALIGN`-aligned block for a queue object.
+#[inline]
+pub(crate) fn alloc_queue_block() -> *mut u8 {
+    QUEUES.alloc(1)
+}
+
+/// Returns a block from `alloc_queue_block`.
+///
+/// # Safety
+/// `p` must come from `alloc_queue_block` and not be used afterwards.
+#[inline]
+pub(crate) unsafe fn free_queue_block(p: *mut u8) {
+    // SAFETY: per the contract.
+    unsafe { QUEUES.free(1, p) }
 }
 
 #[cfg(test)]
@@ -165,5 +344,22 @@ mod tests {
             // SAFETY: fresh blocks from alloc_block.
             unsafe { free_block(p) };
         }
+    }
+
+    #[test]
+    fn queue_blocks_are_distinct_and_recycled() {
+        let a: Vec<usize> = (0..5000).map(|_| alloc_queue_block() as usize).collect();
+        let mut sorted = a.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), a.len());
+        assert!(a.iter().all(|p| p % ALIGN == 0));
+        for p in &a {
+            // SAFETY: fresh blocks.
+            unsafe { free_queue_block(*p as *mut u8) };
+        }
+        let b = alloc_queue_block();
+        // SAFETY: a fresh block.
+        unsafe { free_queue_block(b) };
     }
 }

@@ -40,7 +40,9 @@ impl Shared {
             }
             let end = (start + self.chunk).min(self.n);
             // SAFETY: a chunk was claimed, so the caller (and its body) is still waiting for it.
-            let r = catch_unwind(AssertUnwindSafe(|| unsafe { (self.run)(self.body, start, end) }));
+            let r = catch_unwind(AssertUnwindSafe(|| unsafe {
+                (self.run)(self.body, start, end)
+            }));
             if let Err(p) = r {
                 self.panicked.store(true, Ordering::Relaxed);
                 self.panic.lock().unwrap().get_or_insert(p);

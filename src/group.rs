@@ -6,7 +6,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::object::{Kind, ObjExtras, ObjHeader};
-use crate::queue::{Queue, QueueInner};
+use crate::queue::{Queue, QueueInner, QueueRef};
 use crate::task::{self, TaskHeader};
 use crate::time::Time;
 use std::ptr::NonNull;
@@ -18,7 +18,7 @@ const WAITERS: u64 = 1;
 const ONE: u64 = 2;
 
 struct Notify {
-    queue: Arc<QueueInner>,
+    queue: QueueRef,
     task: task::SendPtr,
 }
 
@@ -132,7 +132,7 @@ impl GroupInner {
     }
 
     /// Runs `task` on `queue` once the count reaches zero (at once if it is zero).
-    pub(crate) fn notify(&self, queue: Arc<QueueInner>, task: NonNull<TaskHeader>) {
+    pub(crate) fn notify(&self, queue: QueueRef, task: NonNull<TaskHeader>) {
         {
             let mut slow = self.slow.lock().unwrap();
             let prev = self.state.fetch_or(WAITERS, Ordering::AcqRel);

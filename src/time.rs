@@ -36,6 +36,11 @@ pub(crate) fn now_ns() -> u64 {
     clock_ns(libc::CLOCK_MONOTONIC)
 }
 
+/// Monotonic nanoseconds from the coarse clock (a few ms of resolution, much cheaper).
+pub(crate) fn coarse_now_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC_COARSE)
+}
+
 /// Wall-clock nanoseconds since the epoch.
 pub(crate) fn wall_ns() -> u64 {
     clock_ns(libc::CLOCK_REALTIME)
@@ -137,6 +142,9 @@ impl Time {
 
     /// The equivalent deadline on the monotonic clock (FOREVER stays FOREVER).
     pub(crate) fn to_monotonic(self) -> u64 {
+        if self.0 != 0 && !self.is_wall() {
+            return self.0; // FOREVER stays u64::MAX
+        }
         match self.remaining_ns() {
             None => u64::MAX,
             Some(r) => now_ns().saturating_add(r),

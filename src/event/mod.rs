@@ -6,10 +6,10 @@ mod signal;
 mod timers;
 
 use crate::error::{Error, ErrorKind};
-use crate::queue::QueueInner;
+use crate::queue::QueueRef;
 use crate::source::{SourceInner, SourceKind, NO_TIMER, PROC_EXIT};
 use crate::task::{SendPtr, TaskHeader};
-use crate::time::{now_ns, Time};
+use crate::time::{coarse_now_ns, now_ns, Time};
 use poller::{Interest, Poller, Ready};
 use std::collections::HashMap;
 use std::os::fd::RawFd;
@@ -32,7 +32,7 @@ pub(crate) fn signal_valid(sig: usize) -> bool {
 
 enum TimerTarget {
     After {
-        queue: Arc<QueueInner>,
+        queue: QueueRef,
         task: SendPtr,
     },
     Source {
@@ -578,21 +578,18 @@ impl Reactor {
     }
 
     /// `after`: enqueue `task` on `queue` at `when` (FOREVER: never; the task is discarded).
-    pub(crate) fn add_after(&self, when: Time, queue: Arc<QueueInner>, task: NonNull<TaskHeader>) {
+    pub(crate) fn add_after(&self, when: Time, queue: QueueRef, task: NonNull<TaskHeader>) {
         let deadline = when.to_monotonic();
         if deadline == u64::MAX {
             // SAFETY: never enqueued; discarded here.
             unsafe { crate::task::invoke(task, crate::task::Action::Discard) };
             return;
         }
-        let now = now_ns();
-        if deadline <= now {
-            // SAFETY: a fresh item.
-            unsafe { queue.enqueue(task) };
-            return;
-        }
+        // The coarse clock is enough to size the leeway (a deadline that already passed just
+        // fires at the next turn, which this call makes happen).
+        let now = coarse_now_ns();
         // libdispatch's rule of thumb (a tenth of the delay), capped at a millisecond.
-        let leeway = ((deadline - now) / 10).min(1_000_000);
+        let leeway = (deadline.saturating_sub(now) / 10).min(1_000_000);
         let (_, wake) = self.insert_timer(
             deadline,
             leeway,

@@ -5,7 +5,7 @@ use super::{
 };
 use crate::error::ErrorKind;
 use crate::group::GroupInner;
-use crate::queue::QueueInner;
+use crate::queue::QueueRef;
 use crate::task::{self, SendPtr};
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
@@ -61,13 +61,13 @@ pub unsafe extern "C" fn rgcd_group_wait(group: rgcd_group_t, timeout: rgcd_time
     })
 }
 
-unsafe fn queue_arc(queue: rgcd_queue_t) -> Result<Arc<QueueInner>, crate::Error> {
+unsafe fn queue_arc(queue: rgcd_queue_t) -> Result<QueueRef, crate::Error> {
     // SAFETY: a handle from the caller.
     let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
-    // SAFETY: `q` is an Arc data pointer the caller holds; take one more reference.
+    // SAFETY: the caller holds a reference; take one more.
     unsafe {
-        Arc::increment_strong_count(q as *const QueueInner);
-        Ok(Arc::from_raw(q as *const QueueInner))
+        QueueRef::increment_strong_count(q);
+        Ok(QueueRef::from_raw(q))
     }
 }
 

@@ -4,7 +4,7 @@ use super::{header, pointer, queue_ref, rgcd_function_t, rgcd_object_t, status};
 use crate::error::{Error, ErrorKind};
 use crate::group::GroupInner;
 use crate::object::Kind;
-use crate::queue::QueueInner;
+use crate::queue::{QueueInner, QueueRef};
 use crate::semaphore::SemaphoreInner;
 use crate::source::SourceInner;
 use std::ffi::{c_int, c_void};
@@ -29,7 +29,7 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
                 Kind::Queue => {
                     let q = &*(object as *const QueueInner);
                     if !q.is_global() {
-                        Arc::increment_strong_count(q);
+                        QueueRef::increment_strong_count(q);
                     }
                 }
                 Kind::Group => Arc::increment_strong_count(object as *const GroupInner),
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
                 Kind::Queue => {
                     let q = &*(object as *const QueueInner);
                     if !q.is_global() {
-                        Arc::decrement_strong_count(q);
+                        QueueRef::decrement_strong_count(q);
                     }
                 }
                 Kind::Group => Arc::decrement_strong_count(object as *const GroupInner),
@@ -230,9 +230,7 @@ pub unsafe extern "C" fn rgcd_set_target_queue(
         }
         // SAFETY: as above.
         let q = unsafe { queue_ref(object, "object")? };
-        // SAFETY: `q` is an Arc data pointer; borrow it as an Arc without taking ownership.
-        let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(q as *const QueueInner) });
-        arc.set_target(t).map(|_| 0)
+        q.set_target(t).map(|_| 0)
     })
 }
 

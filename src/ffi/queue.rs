@@ -5,11 +5,10 @@ use super::{
     status,
 };
 use crate::error::{Error, ErrorKind};
-use crate::queue::{self as q, Qos, QueueInner};
+use crate::queue::{self as q, Qos, QueueInner, QueueRef};
 use crate::task::{self, SendPtr, BARRIER};
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::atomic::AtomicIsize;
-use std::sync::Arc;
 
 /// An opaque queue object.
 pub struct rgcd_queue_s {
@@ -106,7 +105,7 @@ unsafe fn create(
         qos,
         target,
     )?;
-    Ok(Arc::into_raw(q) as rgcd_queue_t)
+    Ok(QueueRef::into_raw(q) as rgcd_queue_t)
 }
 
 /// Creates a queue (+1 reference; release it with `rgcd_release`).
@@ -320,10 +319,10 @@ pub unsafe extern "C" fn rgcd_after_f(
         // SAFETY: a handle from the caller.
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
         let f = function(work, "work function")?;
-        // SAFETY: `q` is an Arc data pointer the caller holds; take one more reference.
+        // SAFETY: the caller holds a reference; take one more for the timer.
         let arc = unsafe {
-            Arc::increment_strong_count(q as *const QueueInner);
-            Arc::from_raw(q as *const QueueInner)
+            QueueRef::increment_strong_count(q);
+            QueueRef::from_raw(q)
         };
         crate::after::schedule(
             crate::Time::from_raw(when),

@@ -7,6 +7,7 @@ mod drain;
 mod label;
 pub(crate) mod list;
 mod main_queue;
+mod qref;
 mod sync;
 
 use crate::error::{Error, ErrorKind};
@@ -17,8 +18,10 @@ use label::Label;
 use list::List;
 use std::ffi::{c_void, CStr};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+pub(crate) use qref::QueueRef;
 
 pub(crate) use drain::{execute, report_panic};
 pub(crate) use main_queue::is_main_thread;
@@ -147,11 +150,13 @@ struct QueueExtras {
     specific: Mutex<Vec<Specific>>,
 }
 
-/// A queue object. `#[repr(C)]` with the object header first (see `object.rs`); kept small
-/// (an idle queue is one 104-byte allocation including the `Arc` counts).
+/// A queue object. `#[repr(C)]` with the object header first (see `object.rs`); kept small:
+/// an idle queue is one 96-byte block (see `qref.rs`).
 #[repr(C)]
 pub(crate) struct QueueInner {
     pub(crate) obj: ObjHeader,
+    /// References (`QueueRef`).
+    refs: AtomicUsize,
     /// This queue as an item of its target (its drain), enqueued while `LOCKED` is held.
     pub(crate) link: TaskHeader,
     pub(crate) state: AtomicU64,
@@ -171,10 +176,10 @@ static MAIN_ROOT: OnceLock<usize> = OnceLock::new();
 static MAIN_QUEUE: OnceLock<usize> = OnceLock::new();
 
 fn leak(q: QueueInner) -> &'static QueueInner {
-    // Global queues are never freed: one strong count is leaked, so retain/release inside
+    // Global queues are never freed: one reference is leaked, so retain/release inside
     // rgcd (wake-ups) stay balanced and harmless.
-    // SAFETY: `Arc::into_raw` gives a valid pointer that lives forever.
-    unsafe { &*Arc::into_raw(Arc::new(q)) }
+    // SAFETY: `into_raw` gives a valid pointer that lives forever.
+    unsafe { &*QueueRef::into_raw(QueueRef::new(q)) }
 }
 
 pub(crate) fn root(index: usize) -> &'static QueueInner {
@@ -225,19 +230,19 @@ pub(crate) fn main_queue() -> &'static QueueInner {
 }
 
 /// # Safety
-/// `q` must be an `Arc<QueueInner>` data pointer with a strong count the caller may use.
+/// `q` must be a live queue.
 #[inline]
 pub(crate) unsafe fn retain_raw(q: *const QueueInner) {
     // SAFETY: per the contract.
-    unsafe { Arc::increment_strong_count(q) }
+    unsafe { QueueRef::increment_strong_count(q) }
 }
 
 /// # Safety
-/// `q` must be an `Arc<QueueInner>` data pointer carrying a strong count the caller owns.
+/// `q` must be a live queue and the caller must own the reference this drops.
 #[inline]
 pub(crate) unsafe fn release_raw(q: *const QueueInner) {
     // SAFETY: per the contract.
-    unsafe { Arc::decrement_strong_count(q) }
+    unsafe { QueueRef::decrement_strong_count(q) }
 }
 
 impl QueueInner {
@@ -248,6 +253,7 @@ impl QueueInner {
         }
         QueueInner {
             obj: ObjHeader::new(Kind::Queue, aux),
+            refs: AtomicUsize::new(1),
             link: TaskHeader::new(drain::drain_link, QUEUE_LINK),
             state: AtomicU64::new(state),
             list: List::new(),
@@ -264,7 +270,7 @@ impl QueueInner {
         inactive: bool,
         qos: Qos,
         target: Option<&QueueInner>,
-    ) -> Result<Arc<QueueInner>, Error> {
+    ) -> Result<QueueRef, Error> {
         let t = match target {
             Some(t) => {
                 if t.flavor() == Flavor::MainRoot {
@@ -283,7 +289,7 @@ impl QueueInner {
             Flavor::Serial
         };
         let state = if inactive { INACTIVE } else { 0 };
-        Ok(Arc::new(QueueInner::raw(
+        Ok(QueueRef::new(QueueInner::raw(
             aux(flavor, 0, qos, false),
             state,
             t,
@@ -582,7 +588,7 @@ impl QueueInner {
     }
 
     /// Retargets the queue: at once when inactive or idle, else as a barrier on itself.
-    pub(crate) fn set_target(self: &Arc<Self>, new: &QueueInner) -> Result<(), Error> {
+    pub(crate) fn set_target(&self, new: &QueueInner) -> Result<(), Error> {
         if self.is_global() {
             return Err(Error::new(
                 ErrorKind::NotSupported,
@@ -598,7 +604,7 @@ impl QueueInner {
         // No cycles.
         let mut t: *const QueueInner = new;
         while !t.is_null() {
-            if ptr::eq(t, &**self) {
+            if ptr::eq(t, self) {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
                     "the target chain would contain the queue itself",
@@ -625,7 +631,11 @@ impl QueueInner {
             }
             return Ok(());
         }
-        let me = self.clone();
+        // SAFETY: the caller holds a reference; the item holds another until it ran.
+        let me = unsafe {
+            retain_raw(self);
+            QueueRef::from_raw(self)
+        };
         let t = task::boxed(
             move || me.swap_target(newp as *const QueueInner),
             BARRIER | RETARGET,
@@ -705,7 +715,7 @@ impl Drop for QueueInner {
 /// ```
 #[derive(Clone)]
 pub struct Queue {
-    pub(crate) inner: Arc<QueueInner>,
+    pub(crate) inner: QueueRef,
 }
 
 /// Builds a queue with a label, flavour, QoS, target and initial state.
@@ -802,7 +812,7 @@ impl Queue {
         unsafe {
             retain_raw(q);
             Queue {
-                inner: Arc::from_raw(q),
+                inner: QueueRef::from_raw(q),
             }
         }
     }

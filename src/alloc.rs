@@ -17,6 +17,7 @@
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::UnsafeCell;
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Block size: items up to this size (header + closure) use the task cache.
@@ -52,6 +53,8 @@ struct Class {
     /// Blocks come from `mmap`ed chunks and are never freed (else: the global allocator).
     chunked: bool,
     global: Mutex<Vec<Batch>>,
+    /// Batches in `global` (a hint read without the lock).
+    global_len: AtomicUsize,
     chunk: Mutex<Chunk>,
 }
 
@@ -66,6 +69,7 @@ static TASKS: Class = Class {
     layout: layout(BLOCK),
     chunked: false,
     global: Mutex::new(Vec::new()),
+    global_len: AtomicUsize::new(0),
     chunk: Mutex::new(Chunk {
         cur: 0,
         end: 0,
@@ -77,6 +81,7 @@ static QUEUES: Class = Class {
     layout: layout(QUEUE_BLOCK),
     chunked: true,
     global: Mutex::new(Vec::new()),
+    global_len: AtomicUsize::new(0),
     chunk: Mutex::new(Chunk {
         cur: 0,
         end: 0,
@@ -182,6 +187,22 @@ impl Class {
         }
     }
 
+    fn push_global(&self, b: Batch) {
+        let mut g = self.global.lock().unwrap_or_else(|e| e.into_inner());
+        g.push(b);
+        self.global_len.store(g.len(), Ordering::Relaxed);
+    }
+
+    fn pop_global(&self) -> Option<Batch> {
+        if self.global_len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut g = self.global.lock().unwrap_or_else(|e| e.into_inner());
+        let b = g.pop();
+        self.global_len.store(g.len(), Ordering::Relaxed);
+        b
+    }
+
     /// Carves a batch of fresh blocks from the current chunk (a new one when it is full).
     fn carve(&self) -> Option<Batch> {
         let size = self.layout.size();
@@ -210,8 +231,7 @@ impl Class {
             // SAFETY: only this thread touches its `Local`, and never re-entrantly.
             let l = unsafe { &mut (*l.get()).0[index] };
             if l.free.is_null() {
-                let batch = self.global.lock().ok()?.pop();
-                let batch = match batch {
+                let batch = match self.pop_global() {
                     Some(b) => b,
                     None if self.chunked => self.carve()?,
                     None => return None,
@@ -271,11 +291,9 @@ impl Class {
                     head: std::mem::replace(&mut l.out, ptr::null_mut()),
                     len: std::mem::take(&mut l.nout),
                 };
-                let mut g = self.global.lock().unwrap_or_else(|e| e.into_inner());
-                if self.chunked || g.len() < GLOBAL_MAX {
-                    g.push(batch);
+                if self.chunked || self.global_len.load(Ordering::Relaxed) < GLOBAL_MAX {
+                    self.push_global(batch);
                 } else {
-                    drop(g);
                     // SAFETY: the batch's blocks are unused and ours.
                     unsafe { self.release_list(batch.head, batch.len) };
                 }

@@ -49,7 +49,11 @@ impl QueueRef {
     #[inline]
     pub(crate) unsafe fn increment_strong_count(p: *const QueueInner) {
         // SAFETY: per the contract.
-        unsafe { (*p).refs.fetch_add(1, Ordering::Relaxed) };
+        let q = unsafe { &*p };
+        // Global queues live forever: skip the shared counter every thread would bounce.
+        if !q.is_global() {
+            q.refs.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// # Safety
@@ -57,7 +61,11 @@ impl QueueRef {
     #[inline]
     pub(crate) unsafe fn decrement_strong_count(p: *const QueueInner) {
         // SAFETY: per the contract.
-        if unsafe { (*p).refs.fetch_sub(1, Ordering::Release) } == 1 {
+        let q = unsafe { &*p };
+        if q.is_global() {
+            return;
+        }
+        if q.refs.fetch_sub(1, Ordering::Release) == 1 {
             fence(Ordering::Acquire);
             // SAFETY: the last reference: nobody else can reach the queue.
             unsafe {

@@ -84,21 +84,6 @@ struct timespec;
 // Nanoseconds per microsecond.
 #define RGCD_NSEC_PER_USEC 1000
 
-// Process exit (delivered through a pidfd on Linux).
-#define PROC_EXIT 2147483648
-
-// Process fork (accepted, not delivered).
-#define PROC_FORK 1073741824
-
-// Process exec (accepted, not delivered).
-#define PROC_EXEC 536870912
-
-// Process signalled (accepted, not delivered).
-#define PROC_SIGNAL 134217728
-
-// Timer flag: no coalescing with other timers.
-#define TIMER_STRICT 1
-
 // An opaque group object.
 typedef struct rgcd_group_s rgcd_group_s;
 

@@ -59,8 +59,8 @@
  * Types
  * ====================================================================== */
 
-/* Any dispatch object (queue, group, semaphore): rgcd's generic handle, so every
- * handle type converts to it implicitly in C and C++. */
+/* Any dispatch object (queue, group, semaphore, source): rgcd's generic handle,
+ * so every handle type converts to it implicitly in C and C++. */
 typedef rgcd_object_t dispatch_object_t;
 
 /* A queue handle: rgcd_queue_t. The specialised names are the same type. */
@@ -79,6 +79,19 @@ typedef rgcd_group_t dispatch_group_t;
 
 /* A counting semaphore handle: rgcd_semaphore_t. */
 typedef rgcd_semaphore_t dispatch_semaphore_t;
+
+/* A dispatch source handle: rgcd_source_t. */
+typedef rgcd_source_t dispatch_source_t;
+
+/* A source type: never dereferenced; it carries an rgcd_source_type_t value
+ * (RGCD_SOURCE_TYPE_*) cast to a pointer, as libdispatch's types are pointers. */
+typedef const struct rgcd_dispatch_source_type_s *dispatch_source_type_t;
+
+/* The mask of a DISPATCH_SOURCE_TYPE_PROC source (DISPATCH_PROC_* bits). */
+typedef unsigned long dispatch_source_proc_flags_t;
+
+/* The mask of a DISPATCH_SOURCE_TYPE_TIMER source (0 or DISPATCH_TIMER_STRICT). */
+typedef unsigned long dispatch_source_timer_flags_t;
 
 /* Nanoseconds on the monotonic clock, or a wall-clock deadline: rgcd_time_t. */
 typedef rgcd_time_t dispatch_time_t;
@@ -162,6 +175,39 @@ typedef qos_class_t dispatch_qos_class_t;
 
 /* dispatch_set_target_queue's argument meaning "the default target". */
 #define DISPATCH_TARGET_QUEUE_DEFAULT NULL
+
+/* Source types for dispatch_source_create: RGCD_SOURCE_TYPE_* values as pointers.
+ * What handle, mask and dispatch_source_get_data mean for each: */
+#define RGCD_DISPATCH_SOURCE_TYPE(type) \
+    RGCD_DISPATCH_REINTERPRET(dispatch_source_type_t, RGCD_DISPATCH_STATIC(uintptr_t, type))
+/* handle 0, mask 0; data: the sum of the values merged since the last handler. */
+#define DISPATCH_SOURCE_TYPE_DATA_ADD RGCD_DISPATCH_SOURCE_TYPE(RGCD_SOURCE_TYPE_DATA_ADD)
+/* handle 0, mask 0; data: the bitwise OR of the values merged since the last handler. */
+#define DISPATCH_SOURCE_TYPE_DATA_OR RGCD_DISPATCH_SOURCE_TYPE(RGCD_SOURCE_TYPE_DATA_OR)
+/* handle 0, mask 0; data: the value merged last. */
+#define DISPATCH_SOURCE_TYPE_DATA_REPLACE RGCD_DISPATCH_SOURCE_TYPE(RGCD_SOURCE_TYPE_DATA_REPLACE)
+/* handle: a file descriptor, mask 0; data: bytes available to read (0 at end of file). */
+#define DISPATCH_SOURCE_TYPE_READ RGCD_DISPATCH_SOURCE_TYPE(RGCD_SOURCE_TYPE_READ)
+/* handle: a file descriptor, mask 0; data: an estimate of the buffer space free (>= 1). */
+#define DISPATCH_SOURCE_TYPE_WRITE RGCD_DISPATCH_SOURCE_TYPE(RGCD_SOURCE_TYPE_WRITE)
+/* handle: a signal number, mask 0; data: deliveries since the last handler. */
+#define DISPATCH_SOURCE_TYPE_SIGNAL RGCD_DISPATCH_SOURCE_TYPE(RGCD_SOURCE_TYPE_SIGNAL)
+/* handle: a pid, mask: DISPATCH_PROC_* events; data: the events seen. */
+#define DISPATCH_SOURCE_TYPE_PROC RGCD_DISPATCH_SOURCE_TYPE(RGCD_SOURCE_TYPE_PROC)
+/* handle 0, mask 0 or DISPATCH_TIMER_STRICT; data: fires since the last handler.
+ * Arm it with dispatch_source_set_timer. */
+#define DISPATCH_SOURCE_TYPE_TIMER RGCD_DISPATCH_SOURCE_TYPE(RGCD_SOURCE_TYPE_TIMER)
+
+/* Process events (the mask of a PROC source): RGCD_PROC_* values. rgcd delivers
+ * DISPATCH_PROC_EXIT; the others are accepted and never delivered. */
+#define DISPATCH_PROC_EXIT 0x80000000ul   /* RGCD_PROC_EXIT */
+#define DISPATCH_PROC_FORK 0x40000000ul   /* RGCD_PROC_FORK */
+#define DISPATCH_PROC_EXEC 0x20000000ul   /* RGCD_PROC_EXEC */
+#define DISPATCH_PROC_SIGNAL 0x08000000ul /* RGCD_PROC_SIGNAL */
+
+/* Timer flag (the mask of a TIMER source): fire as close to the deadline as
+ * possible, ignoring the leeway. RGCD_TIMER_STRICT. */
+#define DISPATCH_TIMER_STRICT 0x1ul
 
 #ifdef __cplusplus
 extern "C" {
@@ -423,6 +469,111 @@ static inline intptr_t dispatch_semaphore_signal(dispatch_semaphore_t dsema)
 }
 
 /* ======================================================================
+ * Sources
+ *
+ * A source watches one event (a timer, a readable or writable fd, a signal, a
+ * process exit, or data merged by the program) and submits its event handler to
+ * its queue when it fires. Handlers receive the source's context
+ * (dispatch_set_context) and never run concurrently with each other. Events
+ * that arrive while a handler is pending are merged into its data, never lost.
+ * Sources are the generic objects of the "Objects" section too: retain,
+ * release, suspend, resume, activate, context, finalizer, target queue.
+ * ====================================================================== */
+
+/* rgcd_source_create: a new source (+1 reference) or NULL with rgcd_last_error()
+ * (an unknown type, a handle or mask the type does not take, an fd that is not
+ * open, a signal that cannot be caught). A PROC source for a process that has
+ * already gone reports DISPATCH_PROC_EXIT at once. The source starts inactive:
+ * set its handlers, then call dispatch_activate (or dispatch_resume). queue runs
+ * the handlers (NULL: the default global queue). */
+static inline dispatch_source_t dispatch_source_create(dispatch_source_type_t type,
+                                                       uintptr_t handle, uintptr_t mask,
+                                                       dispatch_queue_t queue)
+{
+    rgcd_source_type_t rtype =
+        RGCD_DISPATCH_STATIC(rgcd_source_type_t, RGCD_DISPATCH_REINTERPRET(uintptr_t, type));
+    return rgcd_source_create(rtype, handle, mask, queue);
+}
+
+/* rgcd_source_set_event_handler_f: handler(context) runs for each (merged) event. */
+static inline void dispatch_source_set_event_handler_f(dispatch_source_t source,
+                                                       dispatch_function_t handler)
+{
+    (void)rgcd_source_set_event_handler_f(source, handler);
+}
+
+/* rgcd_source_set_cancel_handler_f: handler(context) runs once after
+ * dispatch_source_cancel, when the last event handler has returned: the place to
+ * close the source's fd. NULL removes it. */
+static inline void dispatch_source_set_cancel_handler_f(dispatch_source_t source,
+                                                        dispatch_function_t handler)
+{
+    (void)rgcd_source_set_cancel_handler_f(source, handler);
+}
+
+/* rgcd_source_set_registration_handler_f: handler(context) runs once, on the
+ * source's queue, when the source is activated, before any event handler.
+ * NULL removes it. */
+static inline void dispatch_source_set_registration_handler_f(dispatch_source_t source,
+                                                              dispatch_function_t handler)
+{
+    (void)rgcd_source_set_registration_handler_f(source, handler);
+}
+
+/* rgcd_source_cancel: asynchronous cancellation. No event handler starts after
+ * it returns (one running finishes); then the cancel handler runs once. */
+static inline void dispatch_source_cancel(dispatch_source_t source)
+{
+    (void)rgcd_source_cancel(source);
+}
+
+/* rgcd_source_testcancel: non-zero once the source has been cancelled, else 0
+ * (also 0 for a bad handle: see rgcd_last_error()). */
+static inline intptr_t dispatch_source_testcancel(dispatch_source_t source)
+{
+    return rgcd_source_testcancel(source) > 0;
+}
+
+/* rgcd_source_get_data: inside the event handler, the data of the event being
+ * handled (see DISPATCH_SOURCE_TYPE_* for its meaning). */
+static inline uintptr_t dispatch_source_get_data(dispatch_source_t source)
+{
+    return rgcd_source_get_data(source);
+}
+
+/* rgcd_source_get_handle: the handle given to dispatch_source_create. */
+static inline uintptr_t dispatch_source_get_handle(dispatch_source_t source)
+{
+    return rgcd_source_get_handle(source);
+}
+
+/* rgcd_source_get_mask: the mask given to dispatch_source_create. */
+static inline uintptr_t dispatch_source_get_mask(dispatch_source_t source)
+{
+    return rgcd_source_get_mask(source);
+}
+
+/* rgcd_source_merge_data: merges value into a DATA_ADD, DATA_OR or DATA_REPLACE
+ * source and schedules its event handler (other types: ignored, reported by rgcd). */
+static inline void dispatch_source_merge_data(dispatch_source_t source, uintptr_t value)
+{
+    (void)rgcd_source_merge_data(source, value);
+}
+
+/* rgcd_source_set_timer: arms a TIMER source to fire first at start
+ * (dispatch_time/dispatch_walltime; DISPATCH_TIME_FOREVER disarms), then every
+ * interval ns (DISPATCH_TIME_FOREVER: once), each fire possibly delayed by up to
+ * leeway ns. May be called again, also from the event handler, to re-arm.
+ * Unlike libdispatch, which clamps them, a "negative" interval or leeway (above
+ * INT64_MAX, other than DISPATCH_TIME_FOREVER) is refused: the timer keeps its
+ * previous setting and rgcd_last_error() says why. */
+static inline void dispatch_source_set_timer(dispatch_source_t source, dispatch_time_t start,
+                                             uint64_t interval, uint64_t leeway)
+{
+    (void)rgcd_source_set_timer(source, start, interval, leeway);
+}
+
+/* ======================================================================
  * Time
  * ====================================================================== */
 
@@ -456,7 +607,8 @@ static inline void dispatch_release(dispatch_object_t object)
     (void)rgcd_release(object);
 }
 
-/* rgcd_suspend: stops a queue from starting new items; nests by count. */
+/* rgcd_suspend: stops a queue from starting new items, or a source from running
+ * its handlers (events meanwhile are merged); nests by count. */
 static inline void dispatch_suspend(dispatch_object_t object)
 {
     (void)rgcd_suspend(object);
@@ -468,13 +620,15 @@ static inline void dispatch_resume(dispatch_object_t object)
     (void)rgcd_resume(object);
 }
 
-/* rgcd_activate: starts an object created inactive. */
+/* rgcd_activate: starts an object created inactive (queues made with an inactive
+ * attribute, every new source). */
 static inline void dispatch_activate(dispatch_object_t object)
 {
     (void)rgcd_activate(object);
 }
 
-/* rgcd_set_context: the application pointer passed to the finalizer. */
+/* rgcd_set_context: the application pointer passed to the finalizer (and, for a
+ * source, to its _f handlers). */
 static inline void dispatch_set_context(dispatch_object_t object, void *context)
 {
     (void)rgcd_set_context(object, context);
@@ -609,6 +763,18 @@ static inline void dispatch_group_notify(dispatch_group_t group, dispatch_queue_
         Block_release(copy);
     }
 }
+
+/* Sources: dispatch_source_set_event_handler, _cancel_handler and
+ * _registration_handler (the block variants) are not provided yet. A block
+ * handler must stay alive while it is the handler and be released once it can
+ * no longer run, and rgcd's source handlers receive the *source's* context: the
+ * only per-source slot a wrapper could keep the block in is that context, which
+ * belongs to the program (dispatch_set_context, the _f handlers and the
+ * finalizer all see it). Storing a {block, program context} record there would
+ * make dispatch_get_context, dispatch_set_context and dispatch_set_finalizer_f
+ * wrong for that source, and header-only wrappers cannot tell such a source
+ * from another. They need a core entry point taking a per-handler context and
+ * a function releasing it; until then, use the _f handlers with the context. */
 
 #endif /* __BLOCKS__ */
 

@@ -336,3 +336,34 @@ fn panic_in_task_is_contained() {
     q.exec_async(|| panic!("boom (expected by the test)"));
     assert_eq!(q.exec_sync(|| 5).unwrap(), 5);
 }
+
+#[test]
+fn watchdog_grows_on_user_blocking() {
+    // Every worker blocks in read(2) on a pipe that only a later task writes to: the
+    // monitor must notice the stall and add a thread, or this never finishes.
+    let blockers = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+    let mut fds = [0i32; 2];
+    // SAFETY: valid out-array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (rd, wr) = (fds[0], fds[1]);
+    let g = Group::new();
+    let global = Queue::global(Qos::Default);
+    for _ in 0..blockers {
+        g.exec_async(&global, move || {
+            let mut b = 0u8;
+            // SAFETY: reading one byte into a valid buffer.
+            unsafe { libc::read(rd, &mut b as *mut u8 as *mut libc::c_void, 1) };
+        });
+    }
+    g.exec_async(&global, move || {
+        let buf = vec![1u8; blockers];
+        // SAFETY: writing from a valid buffer.
+        unsafe { libc::write(wr, buf.as_ptr() as *const libc::c_void, buf.len()) };
+    });
+    g.wait(secs(30)).expect("the monitor added a thread for the writer");
+    // SAFETY: our pipe.
+    unsafe {
+        libc::close(rd);
+        libc::close(wr);
+    }
+}

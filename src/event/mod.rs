@@ -192,11 +192,10 @@ impl Reactor {
         self.owner.load(Ordering::Acquire)
     }
 
-    /// Interrupts the owner's blocking wait.
+    /// Interrupts the owner's blocking wait, or makes its next one return at once (the owner
+    /// may be between its last check and the wait, so this cannot look at `blocked_until`).
     pub(crate) fn notify(&self) {
-        if self.blocked_until.load(Ordering::SeqCst) != 0 {
-            self.poller.notify();
-        }
+        self.poller.notify();
     }
 
     /// One turn (the caller owns the reactor): wait for I/O up to the next timer (`block`) or

@@ -288,7 +288,13 @@ impl SourceInner {
                 }
                 self.pending.fetch_or(value, Ordering::AcqRel);
             }
-            DataReplace | Read | Write => self.pending.store(value, Ordering::Release),
+            DataReplace => {
+                if value == 0 {
+                    return;
+                }
+                self.pending.store(value, Ordering::Release);
+            }
+            Read | Write => self.pending.store(value, Ordering::Release),
         }
         self.state.fetch_or(PENDING, Ordering::AcqRel);
         self.schedule();
@@ -337,8 +343,11 @@ impl SourceInner {
             }
             if self.state.fetch_and(!PENDING, Ordering::AcqRel) & PENDING != 0 {
                 let d = self.pending.swap(0, Ordering::AcqRel);
-                self.data.store(d, Ordering::Release);
-                if !self.is_canceled() {
+                // `merge` adds its data before it sets PENDING, so a delivery can find the data
+                // already taken by the previous one: nothing to deliver then (0 is only an
+                // event for a reader at end of file).
+                if (d != 0 || self.kind == SourceKind::Read) && !self.is_canceled() {
+                    self.data.store(d, Ordering::Release);
                     self.call(Which::Event);
                 }
                 if matches!(self.kind, SourceKind::Read | SourceKind::Write) && !self.is_canceled()

@@ -360,7 +360,8 @@ fn watchdog_grows_on_user_blocking() {
         // SAFETY: writing from a valid buffer.
         unsafe { libc::write(wr, buf.as_ptr() as *const libc::c_void, buf.len()) };
     });
-    g.wait(secs(30)).expect("the monitor added a thread for the writer");
+    g.wait(secs(30))
+        .expect("the monitor added a thread for the writer");
     // SAFETY: our pipe.
     unsafe {
         libc::close(rd);

@@ -1,0 +1,911 @@
+/* rgcd_bench_sources - rgcd's timers and fd sources, measured side by side with libuv.
+ *
+ * Prints one line per figure, `name value unit`: first rgcd's figures, then the same
+ * workloads on libuv (names prefixed `libuv.`, each row on its own uv_loop_t run by its own
+ * thread), then `ratio.<name>` (rgcd / libuv, both measured in this run), then
+ * `vs_libdispatch.<name>` (rgcd against a RECORDED libdispatch figure, not measured in this
+ * run). Lines starting with '#' are comments. See benches/README.md for what each row
+ * measures.
+ *
+ * Usage: rgcd_bench_sources [row] [--quick]
+ *   row      run only this row: a name in TABLE below
+ *   --quick  10x fewer iterations (a smoke run; figures are noisier)
+ *
+ * Every wait is bounded: a row that gets stuck prints an error and the program exits 1. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "rgcd.h"
+
+/* ---- configuration ---- */
+
+#define MS 1000000ull /* ns */
+
+static const char *g_only; /* run only this row; NULL: all */
+static size_t g_div = 1;   /* 10 with --quick */
+
+static bool selected(const char *row) { return g_only == NULL || strcmp(g_only, row) == 0; }
+
+/* The iteration count for a row: full, or a tenth of it with --quick. */
+static size_t count(size_t full) {
+    size_t n = full / g_div;
+    return n > 0 ? n : 1;
+}
+
+static size_t warmup_count(size_t n) { return n / 10 > 0 ? n / 10 : 1; }
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double median3(double a, double b, double c) {
+    double lo = a < b ? a : b, hi = a < b ? b : a;
+    return c < lo ? lo : c > hi ? hi : c;
+}
+
+/* ---- figures ---- */
+
+enum impl { RGCD = 0, LIBUV = 1 };
+
+typedef struct figure {
+    char name[48];
+    double value;
+    char unit[16];
+} figure;
+
+#define MAX_FIGURES 32
+static figure g_figures[2][MAX_FIGURES];
+static int g_nfigures[2];
+
+static void print_line(const char *prefix, const char *name, double value, const char *unit) {
+    double mag = value < 0 ? -value : value;
+    if (mag != 0 && mag < 0.1)
+        printf("%s%s %.2g %s\n", prefix, name, value, unit); /* e.g. 0.00067 */
+    else
+        printf("%s%s %.*f %s\n", prefix, name, mag < 10 ? 2 : 1, value, unit);
+    fflush(stdout);
+}
+
+static void record(enum impl impl, const char *name, double value, const char *unit) {
+    if (g_nfigures[impl] < MAX_FIGURES) {
+        figure *f = &g_figures[impl][g_nfigures[impl]++];
+        snprintf(f->name, sizeof f->name, "%s", name);
+        f->value = value;
+        snprintf(f->unit, sizeof f->unit, "%s", unit);
+    }
+    print_line(impl == RGCD ? "" : "libuv.", name, value, unit);
+}
+
+static const figure *find_figure(enum impl impl, const char *name) {
+    for (int i = 0; i < g_nfigures[impl]; i++)
+        if (strcmp(g_figures[impl][i].name, name) == 0) return &g_figures[impl][i];
+    return NULL;
+}
+
+/* ---- checks ---- */
+
+/* Ends the run at once: other threads may be stuck, so no exit handlers run. */
+static void die(const char *what) {
+    fflush(stdout);
+    fprintf(stderr, "rgcd_bench_sources: %s\n", what);
+    _exit(1);
+}
+
+static void die_rgcd(const char *what, int rc) {
+    fflush(stdout);
+    fprintf(stderr, "rgcd_bench_sources: %s failed: %d (%s): %s\n", what, rc, rgcd_strerror(rc),
+            rgcd_last_error());
+    _exit(1);
+}
+
+static void die_uv(const char *what, int rc) {
+    fflush(stdout);
+    fprintf(stderr, "rgcd_bench_sources: %s failed: %s\n", what, uv_strerror(rc));
+    _exit(1);
+}
+
+/* Aborts the run on an rgcd error status (RGCD_TIMED_OUT is not an error). */
+#define CHECK(call)                                                                        \
+    do {                                                                                   \
+        int rc_ = (call);                                                                  \
+        if (rc_ < 0) die_rgcd(#call, rc_);                                                 \
+    } while (0)
+
+#define UV_CHECK(call)                                                                     \
+    do {                                                                                   \
+        int rc_ = (call);                                                                  \
+        if (rc_ < 0) die_uv(#call, rc_);                                                   \
+    } while (0)
+
+static rgcd_queue_t new_queue(const char *label) {
+    rgcd_queue_t q = rgcd_queue_create(label, RGCD_QUEUE_SERIAL);
+    if (q == NULL) die_rgcd("rgcd_queue_create", RGCD_EINVAL);
+    return q;
+}
+
+static rgcd_group_t new_group(void) {
+    rgcd_group_t g = rgcd_group_create();
+    if (g == NULL) die_rgcd("rgcd_group_create", RGCD_ENOMEM);
+    return g;
+}
+
+static rgcd_source_t new_source(rgcd_source_type_t type, uintptr_t handle, rgcd_queue_t q,
+                                void *ctx, rgcd_function_t on_event) {
+    rgcd_source_t s = rgcd_source_create(type, handle, 0, q);
+    if (s == NULL) die_rgcd("rgcd_source_create", RGCD_EINVAL);
+    CHECK(rgcd_set_context(s, ctx));
+    CHECK(rgcd_source_set_event_handler_f(s, on_event));
+    return s;
+}
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n, size);
+    if (p == NULL) die("out of memory");
+    return p;
+}
+
+/* Waits for `s` until `timeout_ns` from now; a timeout means the row is stuck: exit 1. */
+static void wait_done(sem_t *s, uint64_t timeout_ns, const char *row) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + timeout_ns;
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    while (sem_clockwait(s, CLOCK_MONOTONIC, &ts) != 0) {
+        if (errno == EINTR) continue;
+        if (errno == ETIMEDOUT) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "error: %s did not finish within %.1f s (stuck?)", row,
+                     (double)timeout_ns / 1e9);
+            printf("# %s\n", msg);
+            die(msg);
+        }
+        die("sem_clockwait failed");
+    }
+}
+
+static void group_wait_bounded(rgcd_group_t g, uint64_t timeout_ns, const char *what) {
+    int rc = rgcd_group_wait(g, rgcd_time(RGCD_TIME_NOW, (int64_t)timeout_ns));
+    if (rc == RGCD_TIMED_OUT) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "error: %s did not happen within %.1f s (stuck?)", what,
+                 (double)timeout_ns / 1e9);
+        printf("# %s\n", msg);
+        die(msg);
+    }
+    CHECK(rc);
+}
+
+/* Runs fn(arg) on a new thread (the libuv side: one loop, driven by that thread) and waits
+ * for it at most `timeout_ns`. */
+typedef struct loop_job {
+    void (*fn)(void *arg);
+    void *arg;
+    sem_t done;
+} loop_job;
+
+static void *loop_thread(void *p) {
+    loop_job *job = p;
+    job->fn(job->arg);
+    sem_post(&job->done);
+    return NULL;
+}
+
+static void run_on_loop_thread(const char *row, void (*fn)(void *), void *arg,
+                               uint64_t timeout_ns) {
+    loop_job job = {fn, arg, {{0}}};
+    if (sem_init(&job.done, 0, 0) != 0) die("sem_init failed");
+    pthread_t t;
+    if (pthread_create(&t, NULL, loop_thread, &job) != 0) die("pthread_create failed");
+    wait_done(&job.done, timeout_ns, row);
+    pthread_join(t, NULL);
+    sem_destroy(&job.done);
+}
+
+/* ---- lateness statistics ---- */
+
+typedef struct late_stats {
+    double mean_us, p99_us;
+} late_stats;
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts `late` (ns; negative = early) in place. p99: the smallest value that at least 99%
+ * of the samples do not exceed. */
+static late_stats lateness(int64_t *late, size_t n) {
+    qsort(late, n, sizeof *late, cmp_i64);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += (double)late[i];
+    size_t p99 = (n * 99 + 99) / 100;
+    late_stats s = {sum / (double)n / 1e3, (double)late[p99 > 0 ? p99 - 1 : 0] / 1e3};
+    return s;
+}
+
+/* ---- after_many: 100,000 one-shot timers over 0-200 ms ---- */
+
+#define AFTER_SPREAD_NS (200 * MS)
+
+typedef struct after_slot {
+    uint64_t deadline; /* CLOCK_MONOTONIC ns */
+    uint64_t fired;
+} after_slot;
+
+typedef struct after_result {
+    double schedule_ns, total_ms, late_mean_us, late_p99_us;
+} after_result;
+
+static uint64_t *g_delays; /* the fixed pseudo-random delays, ns, shared by both sides */
+
+static const uint64_t *after_delays(size_t n) {
+    if (g_delays == NULL) {
+        g_delays = xcalloc(n, sizeof *g_delays);
+        uint64_t x = 0x9e3779b97f4a7c15u; /* xorshift64, fixed seed */
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            g_delays[i] = x % AFTER_SPREAD_NS;
+        }
+    }
+    return g_delays;
+}
+
+/* Lateness of every slot and the time of the last fire, from the slots' own records. */
+static after_result after_figures(const after_slot *slots, size_t n, uint64_t t0, uint64_t t1) {
+    int64_t *late = xcalloc(n, sizeof *late);
+    uint64_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+        late[i] = (int64_t)(slots[i].fired - slots[i].deadline);
+        if (slots[i].fired > last) last = slots[i].fired;
+    }
+    late_stats ls = lateness(late, n);
+    free(late);
+    after_result r = {(double)(t1 - t0) / (double)n, (double)(last - t0) / 1e6, ls.mean_us,
+                      ls.p99_us};
+    return r;
+}
+
+static after_result after_median(const after_result r[3]) {
+    after_result m = {
+        median3(r[0].schedule_ns, r[1].schedule_ns, r[2].schedule_ns),
+        median3(r[0].total_ms, r[1].total_ms, r[2].total_ms),
+        median3(r[0].late_mean_us, r[1].late_mean_us, r[2].late_mean_us),
+        median3(r[0].late_p99_us, r[1].late_p99_us, r[2].late_p99_us),
+    };
+    return m;
+}
+
+static void after_record(enum impl impl, after_result m) {
+    record(impl, "after_many_schedule", m.schedule_ns, "ns/call");
+    record(impl, "after_many_total", m.total_ms, "ms");
+    record(impl, "after_many_late_mean", m.late_mean_us, "us");
+    record(impl, "after_many_late_p99", m.late_p99_us, "us");
+}
+
+static atomic_long g_after_left;
+static sem_t g_after_done;
+
+static void rgcd_after_fired(void *ctx) {
+    after_slot *s = ctx;
+    s->fired = now_ns();
+    if (atomic_fetch_sub(&g_after_left, 1) == 1) sem_post(&g_after_done);
+}
+
+static after_result rgcd_after_run(after_slot *slots, size_t n) {
+    const uint64_t *delays = after_delays(count(100000));
+    rgcd_queue_t q = rgcd_get_global_queue(RGCD_QOS_DEFAULT, 0);
+    if (q == NULL) die_rgcd("rgcd_get_global_queue", RGCD_EINVAL);
+    memset(slots, 0, sizeof *slots * n);
+    atomic_store(&g_after_left, (long)n);
+    uint64_t t0 = now_ns();
+    rgcd_time_t base = rgcd_time(RGCD_TIME_NOW, 0);
+    for (size_t i = 0; i < n; i++) {
+        slots[i].deadline = rgcd_time(base, (int64_t)delays[i]);
+        CHECK(rgcd_after_f(slots[i].deadline, q, &slots[i], rgcd_after_fired));
+    }
+    uint64_t t1 = now_ns();
+    wait_done(&g_after_done, AFTER_SPREAD_NS + 30000 * MS, "after_many");
+    return after_figures(slots, n, t0, t1);
+}
+
+static void rgcd_after_many(void) {
+    size_t n = count(100000);
+    after_slot *slots = xcalloc(n, sizeof *slots);
+    if (sem_init(&g_after_done, 0, 0) != 0) die("sem_init failed");
+    rgcd_after_run(slots, warmup_count(n));
+    after_result r[3];
+    for (int i = 0; i < 3; i++) r[i] = rgcd_after_run(slots, n);
+    after_record(RGCD, after_median(r));
+    sem_destroy(&g_after_done);
+    free(slots);
+}
+
+typedef struct uv_after_slot {
+    uv_timer_t timer;
+    after_slot s;
+} uv_after_slot;
+
+typedef struct uv_after_job {
+    size_t n;
+    uv_after_slot *slots;
+    after_slot *flat; /* the slots' records copied out, for after_figures */
+    after_result r[3];
+} uv_after_job;
+
+static void uv_after_fired(uv_timer_t *t) {
+    uv_after_slot *slot = (uv_after_slot *)t;
+    slot->s.fired = now_ns();
+}
+
+static after_result uv_after_run(uv_loop_t *loop, uv_after_job *job, size_t n) {
+    const uint64_t *delays = after_delays(count(100000));
+    uv_after_slot *slots = job->slots;
+    uv_update_time(loop);
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < n; i++) {
+        slots[i].s.deadline = t0 + delays[i];
+        slots[i].s.fired = 0;
+        UV_CHECK(uv_timer_init(loop, &slots[i].timer));
+        /* libuv counts whole milliseconds from its loop time: round up, never early by request */
+        UV_CHECK(uv_timer_start(&slots[i].timer, uv_after_fired, (delays[i] + MS - 1) / MS, 0));
+    }
+    uint64_t t1 = now_ns();
+    uv_run(loop, UV_RUN_DEFAULT); /* returns once every one-shot timer has fired */
+    for (size_t i = 0; i < n; i++) {
+        if (slots[i].s.fired == 0) die("after_many: a libuv timer did not fire");
+        job->flat[i] = slots[i].s;
+        uv_close((uv_handle_t *)&slots[i].timer, NULL);
+    }
+    uv_run(loop, UV_RUN_DEFAULT); /* finish the closes: the handles can be initialised again */
+    return after_figures(job->flat, n, t0, t1);
+}
+
+static void uv_after_body(void *arg) {
+    uv_after_job *job = arg;
+    uv_loop_t loop;
+    UV_CHECK(uv_loop_init(&loop));
+    uv_after_run(&loop, job, warmup_count(job->n));
+    for (int i = 0; i < 3; i++) job->r[i] = uv_after_run(&loop, job, job->n);
+    UV_CHECK(uv_loop_close(&loop));
+}
+
+static void uv_after_many(void) {
+    uv_after_job job;
+    job.n = count(100000);
+    job.slots = xcalloc(job.n, sizeof *job.slots);
+    job.flat = xcalloc(job.n, sizeof *job.flat);
+    run_on_loop_thread("libuv.after_many", uv_after_body, &job, 4 * AFTER_SPREAD_NS + 60000 * MS);
+    after_record(LIBUV, after_median(job.r));
+    free(job.slots);
+    free(job.flat);
+}
+
+/* ---- timer_jitter: one repeating 1 ms timer ---- */
+
+#define JITTER_INTERVAL_NS (1 * MS)
+
+typedef struct jitter {
+    rgcd_source_t source;
+    uint64_t start; /* the first fire's ideal time; fire k's is start + k * interval */
+    size_t n, k;
+    int64_t *late; /* n samples, ns */
+    sem_t done;
+} jitter;
+
+static late_stats jitter_median(late_stats r[3]) {
+    late_stats m = {median3(r[0].mean_us, r[1].mean_us, r[2].mean_us),
+                    median3(r[0].p99_us, r[1].p99_us, r[2].p99_us)};
+    return m;
+}
+
+static void jitter_record(enum impl impl, late_stats m) {
+    record(impl, "timer_jitter_late_mean", m.mean_us, "us");
+    record(impl, "timer_jitter_late_p99", m.p99_us, "us");
+}
+
+/* One handler call stands for every fire merged into it (data): each is late by now minus
+ * its own ideal time. */
+static void rgcd_jitter_fired(void *ctx) {
+    jitter *j = ctx;
+    uint64_t t = now_ns();
+    uintptr_t fires = rgcd_source_get_data(j->source);
+    if (fires == 0) fires = 1;
+    for (uintptr_t f = 0; f < fires && j->k < j->n; f++, j->k++)
+        j->late[j->k] = (int64_t)(t - (j->start + j->k * JITTER_INTERVAL_NS));
+    if (j->k == j->n) CHECK(rgcd_source_cancel(j->source));
+}
+
+static void rgcd_jitter_cancelled(void *ctx) {
+    jitter *j = ctx;
+    sem_post(&j->done);
+}
+
+static late_stats rgcd_jitter_run(rgcd_queue_t q, size_t n) {
+    jitter j = {NULL, 0, n, 0, xcalloc(n, sizeof(int64_t)), {{0}}};
+    if (sem_init(&j.done, 0, 0) != 0) die("sem_init failed");
+    j.source = new_source(RGCD_SOURCE_TYPE_TIMER, 0, q, &j, rgcd_jitter_fired);
+    CHECK(rgcd_source_set_cancel_handler_f(j.source, rgcd_jitter_cancelled));
+    j.start = rgcd_time(RGCD_TIME_NOW, (int64_t)JITTER_INTERVAL_NS);
+    CHECK(rgcd_source_set_timer(j.source, j.start, JITTER_INTERVAL_NS, 0));
+    CHECK(rgcd_activate(j.source));
+    wait_done(&j.done, n * JITTER_INTERVAL_NS * 3 + 20000 * MS, "timer_jitter");
+    CHECK(rgcd_release(j.source));
+    sem_destroy(&j.done);
+    late_stats s = lateness(j.late, n);
+    free(j.late);
+    return s;
+}
+
+static void rgcd_timer_jitter(void) {
+    size_t n = count(2000);
+    rgcd_queue_t q = new_queue("bench.timer");
+    rgcd_jitter_run(q, warmup_count(n));
+    late_stats r[3];
+    for (int i = 0; i < 3; i++) r[i] = rgcd_jitter_run(q, n);
+    jitter_record(RGCD, jitter_median(r));
+    CHECK(rgcd_release(q));
+}
+
+typedef struct uv_jitter_job {
+    size_t n;
+    late_stats r[3];
+} uv_jitter_job;
+
+/* libuv re-arms a repeating timer from its loop clock at each callback and does not count
+ * missed ticks: a callback stands for every tick whose ideal time has passed since the
+ * previous callback (at least one), each late by now minus its own ideal time. That is what
+ * rgcd reports as the source's data. */
+static void uv_jitter_fired(uv_timer_t *t) {
+    jitter *j = t->data;
+    uint64_t now = now_ns();
+    size_t due = now >= j->start ? (size_t)((now - j->start) / JITTER_INTERVAL_NS) + 1 : 0;
+    size_t upto = due > j->k + 1 ? due : j->k + 1;
+    for (; j->k < upto && j->k < j->n; j->k++)
+        j->late[j->k] = (int64_t)(now - (j->start + j->k * JITTER_INTERVAL_NS));
+    if (j->k == j->n) {
+        uv_timer_stop(t);
+        uv_close((uv_handle_t *)t, NULL);
+    }
+}
+
+static late_stats uv_jitter_run(uv_loop_t *loop, size_t n) {
+    jitter j = {NULL, 0, n, 0, xcalloc(n, sizeof(int64_t)), {{0}}};
+    uv_timer_t t;
+    UV_CHECK(uv_timer_init(loop, &t));
+    t.data = &j;
+    uv_update_time(loop);
+    j.start = now_ns() + JITTER_INTERVAL_NS;
+    UV_CHECK(uv_timer_start(&t, uv_jitter_fired, JITTER_INTERVAL_NS / MS, JITTER_INTERVAL_NS / MS));
+    uv_run(loop, UV_RUN_DEFAULT); /* returns once the timer is closed */
+    if (j.k != n) die("timer_jitter: the libuv loop returned early");
+    late_stats s = lateness(j.late, n);
+    free(j.late);
+    return s;
+}
+
+static void uv_jitter_body(void *arg) {
+    uv_jitter_job *job = arg;
+    uv_loop_t loop;
+    UV_CHECK(uv_loop_init(&loop));
+    uv_jitter_run(&loop, warmup_count(job->n));
+    for (int i = 0; i < 3; i++) job->r[i] = uv_jitter_run(&loop, job->n);
+    UV_CHECK(uv_loop_close(&loop));
+}
+
+static void uv_timer_jitter(void) {
+    uv_jitter_job job;
+    job.n = count(2000);
+    run_on_loop_thread("libuv.timer_jitter", uv_jitter_body, &job,
+                       4 * job.n * JITTER_INTERVAL_NS * 3 + 60000 * MS);
+    jitter_record(LIBUV, jitter_median(job.r));
+}
+
+/* ---- fd_pingpong: 1-byte tokens bounced across AF_UNIX socketpairs ---- */
+
+struct fd_bench;
+
+typedef struct fd_end {
+    struct fd_bench *b;
+    int fd;
+    rgcd_source_t source; /* rgcd side */
+    uv_poll_t poll;       /* libuv side */
+} fd_end;
+
+typedef struct fd_bench {
+    size_t npairs;
+    fd_end *ends;         /* pair p: ends[2p] and ends[2p + 1] */
+    rgcd_queue_t *queues; /* rgcd: one serial queue per pair */
+    atomic_long remaining; /* bounces still to count in this run */
+    atomic_long alive;     /* tokens still bouncing */
+    uint64_t t_end;        /* when the last counted bounce arrived */
+    void (*finished)(struct fd_bench *b);
+    sem_t done;            /* rgcd: posted once every token stopped */
+    uv_loop_t *loop;       /* libuv */
+    rgcd_group_t pending;  /* rgcd: registrations / cancellations outstanding */
+} fd_bench;
+
+static void fd_bench_init(fd_bench *b, size_t npairs) {
+    memset(b, 0, sizeof *b);
+    b->npairs = npairs;
+    b->ends = xcalloc(2 * npairs, sizeof *b->ends);
+    for (size_t p = 0; p < npairs; p++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+            die("socketpair failed");
+        for (int e = 0; e < 2; e++) {
+            b->ends[2 * p + e].b = b;
+            b->ends[2 * p + e].fd = sv[e];
+        }
+    }
+}
+
+/* A token arrived at `e`: count the bounce and send it back through the same socket (to
+ * the other end) until the run's count is reached; then the token stops, and the run is
+ * finished once every token has stopped. */
+static void fd_receive(fd_end *e) {
+    fd_bench *b = e->b;
+    char buf[16];
+    ssize_t k = read(e->fd, buf, sizeof buf);
+    if (k < 0 && (errno == EAGAIN || errno == EINTR)) return; /* spurious wake-up */
+    if (k <= 0) return;                                        /* EOF: teardown */
+    for (ssize_t i = 0; i < k; i++) {
+        long r = atomic_fetch_sub_explicit(&b->remaining, 1, memory_order_relaxed);
+        if (r == 1) b->t_end = now_ns();
+        if (r > 1) {
+            if (write(e->fd, "t", 1) != 1) die("fd_pingpong: write failed");
+        } else if (atomic_fetch_sub(&b->alive, 1) == 1) {
+            b->finished(b);
+        }
+    }
+}
+
+/* One run of n bounces; the clock stops at the last counted bounce. */
+static void fd_start(fd_bench *b, size_t n, uint64_t *t0) {
+    atomic_store(&b->remaining, (long)n);
+    atomic_store(&b->alive, (long)b->npairs);
+    b->t_end = 0;
+    *t0 = now_ns();
+    for (size_t p = 0; p < b->npairs; p++)
+        if (write(b->ends[2 * p].fd, "t", 1) != 1) die("fd_pingpong: write failed");
+}
+
+static void fd_record(enum impl impl, const char *row, size_t n, double t[3]) {
+    double ns = median3(t[0], t[1], t[2]);
+    char rate[48];
+    snprintf(rate, sizeof rate, "%s_rate", row);
+    record(impl, row, ns / (double)n / 1e3, "us/bounce");
+    record(impl, rate, (double)n / (ns / 1e9), "events/s");
+}
+
+static uint64_t fd_timeout(size_t n) { return 30000 * MS + n * 200000u; /* 200 us/bounce */ }
+
+static void rgcd_fd_event(void *ctx) { fd_receive(ctx); }
+
+static void rgcd_fd_registered(void *ctx) {
+    fd_end *e = ctx;
+    CHECK(rgcd_group_leave(e->b->pending));
+}
+
+static void rgcd_fd_cancelled(void *ctx) {
+    fd_end *e = ctx;
+    close(e->fd);
+    CHECK(rgcd_group_leave(e->b->pending));
+}
+
+static void rgcd_fd_finished(fd_bench *b) { sem_post(&b->done); }
+
+static double rgcd_fd_run(fd_bench *b, size_t n, const char *row) {
+    uint64_t t0;
+    fd_start(b, n, &t0);
+    wait_done(&b->done, fd_timeout(n), row);
+    return (double)(b->t_end - t0);
+}
+
+static void rgcd_fd_pingpong(const char *row, size_t npairs, size_t n) {
+    fd_bench b;
+    fd_bench_init(&b, npairs);
+    b.finished = rgcd_fd_finished;
+    if (sem_init(&b.done, 0, 0) != 0) die("sem_init failed");
+    b.pending = new_group();
+    b.queues = xcalloc(npairs, sizeof *b.queues);
+    for (size_t p = 0; p < npairs; p++) {
+        b.queues[p] = new_queue("bench.fd");
+        for (size_t i = 2 * p; i < 2 * p + 2; i++) {
+            fd_end *e = &b.ends[i];
+            e->source = new_source(RGCD_SOURCE_TYPE_READ, (uintptr_t)e->fd, b.queues[p], e,
+                                   rgcd_fd_event);
+            CHECK(rgcd_source_set_registration_handler_f(e->source, rgcd_fd_registered));
+            CHECK(rgcd_source_set_cancel_handler_f(e->source, rgcd_fd_cancelled));
+            CHECK(rgcd_group_enter(b.pending));
+            CHECK(rgcd_activate(e->source));
+        }
+    }
+    group_wait_bounded(b.pending, 30000 * MS, "fd_pingpong: the sources' registration");
+
+    rgcd_fd_run(&b, warmup_count(n), row);
+    double t[3];
+    for (int i = 0; i < 3; i++) t[i] = rgcd_fd_run(&b, n, row);
+    fd_record(RGCD, row, n, t);
+
+    for (size_t i = 0; i < 2 * npairs; i++) {
+        CHECK(rgcd_group_enter(b.pending));
+        CHECK(rgcd_source_cancel(b.ends[i].source));
+    }
+    group_wait_bounded(b.pending, 30000 * MS, "fd_pingpong: the sources' cancel handlers");
+    for (size_t i = 0; i < 2 * npairs; i++) CHECK(rgcd_release(b.ends[i].source));
+    for (size_t p = 0; p < npairs; p++) CHECK(rgcd_release(b.queues[p]));
+    CHECK(rgcd_release(b.pending));
+    sem_destroy(&b.done);
+    free(b.queues);
+    free(b.ends);
+}
+
+static void rgcd_fd_pingpong_1(void) { rgcd_fd_pingpong("fd_pingpong_1", 1, count(100000)); }
+
+static void rgcd_fd_pingpong_256(void) {
+    rgcd_fd_pingpong("fd_pingpong_256", 256, count(200000));
+}
+
+typedef struct uv_fd_job {
+    const char *row;
+    size_t npairs, n;
+    double t[3];
+} uv_fd_job;
+
+static void uv_fd_event(uv_poll_t *h, int status, int events) {
+    (void)events;
+    if (status < 0) die_uv("fd_pingpong: poll", status);
+    fd_receive(h->data);
+}
+
+static void uv_fd_finished(fd_bench *b) { uv_stop(b->loop); }
+
+static double uv_fd_run(fd_bench *b, size_t n) {
+    uint64_t t0;
+    uv_update_time(b->loop);
+    fd_start(b, n, &t0);
+    uv_run(b->loop, UV_RUN_DEFAULT); /* until uv_fd_finished */
+    if (atomic_load(&b->alive) != 0) die("fd_pingpong: the libuv loop returned early");
+    return (double)(b->t_end - t0);
+}
+
+static void uv_fd_body(void *arg) {
+    uv_fd_job *job = arg;
+    uv_loop_t loop;
+    UV_CHECK(uv_loop_init(&loop));
+    fd_bench b;
+    fd_bench_init(&b, job->npairs);
+    b.finished = uv_fd_finished;
+    b.loop = &loop;
+    for (size_t i = 0; i < 2 * job->npairs; i++) {
+        fd_end *e = &b.ends[i];
+        UV_CHECK(uv_poll_init(&loop, &e->poll, e->fd));
+        e->poll.data = e;
+        UV_CHECK(uv_poll_start(&e->poll, UV_READABLE, uv_fd_event));
+    }
+    uv_fd_run(&b, warmup_count(job->n));
+    for (int i = 0; i < 3; i++) job->t[i] = uv_fd_run(&b, job->n);
+    for (size_t i = 0; i < 2 * job->npairs; i++) uv_close((uv_handle_t *)&b.ends[i].poll, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (size_t i = 0; i < 2 * job->npairs; i++) close(b.ends[i].fd);
+    free(b.ends);
+    UV_CHECK(uv_loop_close(&loop));
+}
+
+static void uv_fd_pingpong(const char *row, size_t npairs, size_t n) {
+    uv_fd_job job = {row, npairs, n, {0, 0, 0}};
+    char name[48];
+    snprintf(name, sizeof name, "libuv.%s", row);
+    run_on_loop_thread(name, uv_fd_body, &job, 4 * fd_timeout(n));
+    fd_record(LIBUV, row, n, job.t);
+}
+
+static void uv_fd_pingpong_1(void) { uv_fd_pingpong("fd_pingpong_1", 1, count(100000)); }
+
+static void uv_fd_pingpong_256(void) { uv_fd_pingpong("fd_pingpong_256", 256, count(200000)); }
+
+/* ---- the row table, the recorded references, main ---- */
+
+typedef struct row {
+    const char *name;
+    void (*rgcd)(void);
+    void (*libuv)(void);
+} row;
+
+static const row TABLE[] = {
+    {"after_many", rgcd_after_many, uv_after_many},
+    {"timer_jitter", rgcd_timer_jitter, uv_timer_jitter},
+    {"fd_pingpong_1", rgcd_fd_pingpong_1, uv_fd_pingpong_1},
+    {"fd_pingpong_256", rgcd_fd_pingpong_256, uv_fd_pingpong_256},
+};
+#define NTABLE (sizeof TABLE / sizeof TABLE[0])
+
+/* libdispatch (swift-corelibs-libdispatch, Release) and libuv on a 2-core machine of this
+ * kind, each alone in its process, recorded once: NOT measured by this program. Where a
+ * range was recorded, the value here is its better end. */
+#define REFERENCE_UNIT "libdispatch-recorded"
+typedef struct reference {
+    const char *name;
+    double value;
+    bool higher_is_better; /* report reference/rgcd instead of rgcd/reference */
+    const char *range;
+} reference;
+
+static const reference LIBDISPATCH[] = {
+    {"after_many_schedule", 330, false, "330-465 ns/call"},
+    {"after_many_total", 250, false, "~250 ms"},
+    {"after_many_late_p99", 12000, false, "12-18 ms"},
+    {"timer_jitter_late_p99", 153, false, "153-189 us"},
+    {"fd_pingpong_1", 29, false, "29-31 us/bounce"},
+    {"fd_pingpong_256", 6.0, false, "6.0-6.8 us/bounce"},
+    {"fd_pingpong_256_rate", 167000, true, "147,000-167,000 events/s"},
+};
+
+static const reference LIBUV_RECORDED[] = {
+    {"after_many_schedule", 148, false, "ns/call"},
+    {"timer_jitter_late_p99", 990, false, "us"},
+    {"fd_pingpong_1", 3.0, false, "us/bounce"},
+    {"fd_pingpong_256", 2.7, false, "us/bounce"},
+    {"fd_pingpong_256_rate", 368000, true, "events/s"},
+};
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A comment line with the load average: other processes' load skews every figure. */
+static void print_load(const char *when) {
+    char buf[128] = "";
+    int fd = open("/proc/loadavg", O_RDONLY);
+    if (fd >= 0) {
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        buf[len > 0 ? len : 0] = '\0';
+        close(fd);
+    }
+    buf[strcspn(buf, "\n")] = '\0';
+    printf("# loadavg %s: %s\n", when, buf[0] != '\0' ? buf : "unknown");
+}
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: rgcd_bench_sources [row] [--quick]\nrows:");
+    for (size_t i = 0; i < NTABLE; i++) fprintf(out, " %s", TABLE[i].name);
+    fprintf(out, "\n");
+}
+
+static void parse_args(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            g_div = 10;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else {
+            bool known = false;
+            for (size_t r = 0; r < NTABLE; r++) known = known || strcmp(argv[i], TABLE[r].name) == 0;
+            if (!known || g_only != NULL) {
+                fprintf(stderr, "rgcd_bench_sources: unexpected argument '%s'\n", argv[i]);
+                usage(stderr);
+                exit(2);
+            }
+            g_only = argv[i];
+        }
+    }
+}
+
+/* rgcd_time_t is CLOCK_MONOTONIC nanoseconds: the lateness figures depend on it. */
+static void check_clock(void) {
+    uint64_t a = now_ns();
+    rgcd_time_t r = rgcd_time(RGCD_TIME_NOW, 0);
+    uint64_t b = now_ns();
+    if (r + MS < a || r > b + MS) die("rgcd_time(RGCD_TIME_NOW, 0) is not CLOCK_MONOTONIC time");
+}
+
+/* 512 sockets per side of fd_pingpong_256, plus the libraries' own descriptors. */
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void print_ratios(void) {
+    printf("# ratios: rgcd / libuv, both measured in this run (below 1 is better, except"
+           " *_rate: above 1 is better); skipped where either figure is <= 0\n");
+    for (int i = 0; i < g_nfigures[RGCD]; i++) {
+        const figure *r = &g_figures[RGCD][i];
+        const figure *u = find_figure(LIBUV, r->name);
+        if (u == NULL || u->value <= 0 || r->value <= 0) continue;
+        print_line("ratio.", r->name, r->value / u->value, "rgcd/libuv");
+    }
+}
+
+static void print_vs_reference(void) {
+    printf("# vs_libdispatch: rgcd against RECORDED libdispatch figures (swift-corelibs-libdispatch,"
+           " Release, 2-core machine, the better end of each recorded range), NOT measured in"
+           " this run; below 1 is better\n");
+    for (size_t i = 0; i < NELEMS(LIBDISPATCH); i++) {
+        const figure *r = find_figure(RGCD, LIBDISPATCH[i].name);
+        if (r == NULL || r->value <= 0) continue;
+        if (LIBDISPATCH[i].higher_is_better)
+            print_line("vs_libdispatch.", r->name, LIBDISPATCH[i].value / r->value,
+                       REFERENCE_UNIT "/rgcd");
+        else
+            print_line("vs_libdispatch.", r->name, r->value / LIBDISPATCH[i].value,
+                       "rgcd/" REFERENCE_UNIT);
+    }
+    printf("# libuv measured here vs libuv recorded on the reference machine (how this machine"
+           " and run compare; above 1 = slower here, except *_rate):\n");
+    for (size_t i = 0; i < NELEMS(LIBUV_RECORDED); i++) {
+        const figure *u = find_figure(LIBUV, LIBUV_RECORDED[i].name);
+        if (u == NULL) continue;
+        printf("#   libuv.%s %.4g %s here, %.4g recorded: %.2f\n", u->name, u->value, u->unit,
+               LIBUV_RECORDED[i].value, u->value / LIBUV_RECORDED[i].value);
+    }
+}
+
+/* The project's targets, as comments: `met` / `NOT met` against this run's figures. */
+static void print_targets(void) {
+    printf("# targets (libdispatch: recorded, its better end; libuv: measured in this run)\n");
+    const figure *r, *u;
+    if ((r = find_figure(RGCD, "after_many_schedule")) != NULL)
+        printf("#   after_many_schedule <= 330/4 = 82.5 ns/call (a quarter of libdispatch's):"
+               " %.1f, %s\n", r->value, r->value <= 330.0 / 4 ? "met" : "NOT met");
+    if ((r = find_figure(RGCD, "timer_jitter_late_p99")) != NULL)
+        printf("#   timer_jitter_late_p99 <= 153 us (libdispatch's, recorded 153-189): %.1f, %s\n",
+               r->value, r->value <= 153 ? "met" : r->value <= 189 ? "within the recorded range"
+                                                                   : "NOT met");
+    if ((r = find_figure(RGCD, "fd_pingpong_256_rate")) != NULL &&
+        (u = find_figure(LIBUV, "fd_pingpong_256_rate")) != NULL)
+        printf("#   fd_pingpong_256_rate >= libuv's: %.0f vs %.0f events/s, %s\n", r->value,
+               u->value, r->value >= u->value ? "met" : "NOT met");
+    if ((r = find_figure(RGCD, "fd_pingpong_1")) != NULL &&
+        (u = find_figure(LIBUV, "fd_pingpong_1")) != NULL)
+        printf("#   fd_pingpong_1 <= 2x libuv's: %.2f vs 2 x %.2f us/bounce, %s\n", r->value,
+               u->value, r->value <= 2 * u->value ? "met" : "NOT met");
+}
+
+int main(int argc, char **argv) {
+    parse_args(argc, argv);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("# rgcd_bench_sources: %ld cpus, %s counts%s%s, libuv %s\n", ncpu,
+           g_div == 1 ? "full" : "quick (1/10)", g_only != NULL ? ", row " : "",
+           g_only != NULL ? g_only : "", uv_version_string());
+    print_load("at start");
+    check_clock();
+
+    printf("# rgcd\n");
+    for (size_t i = 0; i < NTABLE; i++)
+        if (selected(TABLE[i].name)) TABLE[i].rgcd();
+
+    printf("# libuv: each row on its own uv_loop_t, run by its own thread\n");
+    for (size_t i = 0; i < NTABLE; i++)
+        if (selected(TABLE[i].name)) TABLE[i].libuv();
+    print_load("at end");
+
+    print_ratios();
+    print_vs_reference();
+    print_targets();
+    return 0;
+}

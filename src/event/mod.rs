@@ -6,7 +6,7 @@ mod signal;
 mod timers;
 
 use crate::error::{Error, ErrorKind};
-use crate::queue::QueueRef;
+use crate::queue::{QueueInner, QueueRef};
 use crate::source::{SourceInner, SourceKind, NO_TIMER, PROC_EXIT};
 use crate::task::{SendPtr, TaskHeader};
 use crate::time::{coarse_now_ns, now_ns, Time};
@@ -14,7 +14,7 @@ use poller::{Interest, Poller, Ready};
 use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use signal::valid as signal_valid_raw;
@@ -31,10 +31,7 @@ pub(crate) fn signal_valid(sig: usize) -> bool {
 }
 
 enum TimerTarget {
-    After {
-        queue: QueueRef,
-        task: SendPtr,
-    },
+    After(SendPtr),
     Source {
         src: Arc<SourceInner>,
         interval: u64,
@@ -77,6 +74,41 @@ fn key(fd: RawFd, generation: u32) -> u64 {
     (generation as u64) << 32 | fd as u32 as u64
 }
 
+/// An `after`: one work-item block that is first a timer (pushed lock-free on `incoming` by
+/// the caller through `header.next`, then moved into the heap by the thread that polls) and
+/// then, once due, the work item itself, enqueued on `queue`.
+#[repr(C)]
+pub(crate) struct AfterNode {
+    header: TaskHeader,
+    deadline: u64,
+    leeway: u64,
+    queue: *const QueueInner,
+    /// A C function and its context, or (`f` NULL) a boxed item in `ctx`.
+    f: Option<crate::task::CFunction>,
+    ctx: *mut libc::c_void,
+}
+
+const _: () = assert!(std::mem::size_of::<AfterNode>() <= crate::alloc::BLOCK);
+
+unsafe fn after_call(t: NonNull<TaskHeader>, action: crate::task::Action) {
+    // SAFETY: `t` heads an AfterNode block, consumed once here.
+    let n = unsafe { (t.as_ptr() as *mut AfterNode).read() };
+    // SAFETY: nothing refers to the block any more.
+    unsafe { crate::alloc::free_block(t.as_ptr() as *mut u8) };
+    match n.f {
+        Some(f) if action == crate::task::Action::Run => {
+            // SAFETY: the C caller's function and context.
+            unsafe { f(n.ctx) }
+        }
+        Some(_) => {}
+        None => {
+            let inner = NonNull::new(n.ctx as *mut TaskHeader).expect("boxed item");
+            // SAFETY: the boxed item owned by this node.
+            unsafe { crate::task::invoke(inner, action) };
+        }
+    }
+}
+
 struct Scratch {
     buf: Vec<libc::epoll_event>,
     ready: Vec<Ready>,
@@ -92,6 +124,8 @@ pub(crate) struct Reactor {
     timers: Mutex<timers::TimerHeap<TimerTarget>>,
     /// `next_wake()` of the timer heap, readable without the lock (u64::MAX: no timers).
     next_timer: AtomicU64,
+    /// `after`s not yet in the heap (a Treiber stack).
+    incoming: AtomicPtr<AfterNode>,
     fds: Mutex<HashMap<RawFd, FdEntry>>,
     next_generation: AtomicU64,
     /// fd, signal and process registrations.
@@ -110,6 +144,7 @@ pub(crate) fn reactor() -> &'static Reactor {
         blocked_until: AtomicU64::new(0),
         timers: Mutex::new(timers::TimerHeap::new()),
         next_timer: AtomicU64::new(u64::MAX),
+        incoming: AtomicPtr::new(std::ptr::null_mut()),
         fds: Mutex::new(HashMap::new()),
         next_generation: AtomicU64::new(1),
         io_count: AtomicUsize::new(0),
@@ -171,6 +206,33 @@ impl Reactor {
     pub(crate) fn has_work(&self) -> bool {
         self.io_count.load(Ordering::Relaxed) != 0
             || self.next_timer.load(Ordering::Relaxed) != u64::MAX
+            || !self.incoming.load(Ordering::Relaxed).is_null()
+    }
+
+    /// Moves the pushed `after`s into the heap (the caller owns the reactor).
+    fn drain_incoming(&self) {
+        if self.incoming.load(Ordering::Relaxed).is_null() {
+            return;
+        }
+        let mut p = self.incoming.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        let mut t = self.timers.lock().unwrap();
+        while !p.is_null() {
+            // SAFETY: nodes on the stack are complete and owned by whoever swapped them out.
+            let (next, deadline, leeway) = unsafe {
+                (
+                    (*p).header.next.load(Ordering::Relaxed) as *mut AfterNode,
+                    (*p).deadline,
+                    (*p).leeway,
+                )
+            };
+            t.insert(
+                deadline,
+                leeway,
+                TimerTarget::After(SendPtr(p as *mut libc::c_void)),
+            );
+            p = next;
+        }
+        self.next_timer.store(t.next_wake(), Ordering::SeqCst);
     }
 
     /// Is there fd/signal/process work (worth a non-blocking poll)?
@@ -207,6 +269,7 @@ impl Reactor {
             // Announce first, then read the next deadline: a timer armed meanwhile sees the
             // announcement and notifies (see `after_arm`).
             self.blocked_until.store(u64::MAX, Ordering::SeqCst);
+            self.drain_incoming();
             let next = self.next_timer.load(Ordering::SeqCst);
             if next != u64::MAX {
                 self.blocked_until.store(next, Ordering::SeqCst);
@@ -227,6 +290,7 @@ impl Reactor {
         for r in sc.ready.drain(..) {
             n += self.dispatch(r);
         }
+        self.drain_incoming();
         if self.next_timer.load(Ordering::Acquire) <= now_ns() {
             n += self.fire_timers(&mut sc.timers);
         }
@@ -568,20 +632,21 @@ impl Reactor {
         crate::pool::pool().reactor_needs_poller();
     }
 
-    fn insert_timer(&self, deadline: u64, leeway: u64, target: TimerTarget) -> (TimerId, u64) {
-        let mut t = self.timers.lock().unwrap();
-        let id = t.insert(deadline, leeway, target);
-        let wake = t.next_wake();
-        self.next_timer.store(wake, Ordering::SeqCst);
-        (id, wake)
-    }
-
     /// `after`: enqueue `task` on `queue` at `when` (FOREVER: never; the task is discarded).
-    pub(crate) fn add_after(&self, when: Time, queue: QueueRef, task: NonNull<TaskHeader>) {
+    pub(crate) fn add_after(
+        &self,
+        when: Time,
+        queue: QueueRef,
+        f: Option<crate::task::CFunction>,
+        ctx: *mut libc::c_void,
+    ) {
         let deadline = when.to_monotonic();
         if deadline == u64::MAX {
-            // SAFETY: never enqueued; discarded here.
-            unsafe { crate::task::invoke(task, crate::task::Action::Discard) };
+            if f.is_none() {
+                let t = NonNull::new(ctx as *mut TaskHeader).expect("boxed item");
+                // SAFETY: never enqueued; discarded here.
+                unsafe { crate::task::invoke(t, crate::task::Action::Discard) };
+            }
             return;
         }
         // The coarse clock is enough to size the leeway (a deadline that already passed just
@@ -589,15 +654,38 @@ impl Reactor {
         let now = coarse_now_ns();
         // libdispatch's rule of thumb (a tenth of the delay), capped at a millisecond.
         let leeway = (deadline.saturating_sub(now) / 10).min(1_000_000);
-        let (_, wake) = self.insert_timer(
-            deadline,
-            leeway,
-            TimerTarget::After {
-                queue,
-                task: SendPtr(task.as_ptr() as *mut libc::c_void),
-            },
-        );
-        self.after_arm(wake);
+        let node = crate::alloc::alloc_block() as *mut AfterNode;
+        // SAFETY: a fresh block, large enough (checked at compile time) and aligned.
+        unsafe {
+            node.write(AfterNode {
+                header: TaskHeader::new(after_call, 0),
+                deadline,
+                leeway,
+                queue: QueueRef::into_raw(queue),
+                f,
+                ctx,
+            })
+        };
+        let mut head = self.incoming.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: the node is ours until the CAS publishes it.
+            unsafe {
+                (*node)
+                    .header
+                    .next
+                    .store(head as *mut TaskHeader, Ordering::Relaxed)
+            };
+            match self.incoming.compare_exchange_weak(
+                head,
+                node,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(cur) => head = cur,
+            }
+        }
+        self.after_arm(deadline.saturating_add(leeway));
     }
 
     /// Arms (or re-arms) a timer source.
@@ -689,10 +777,13 @@ impl Reactor {
         }
         let mut n = 0;
         for (_, target) in due.drain(..) {
-            if let TimerTarget::After { queue, task } = target {
-                let task = NonNull::new(task.0 as *mut TaskHeader).expect("non-null");
-                // SAFETY: the timer owned the fresh item.
-                unsafe { queue.enqueue(task) };
+            if let TimerTarget::After(node) = target {
+                let node = node.0 as *mut AfterNode;
+                // SAFETY: the heap owned the node and the queue reference inside it.
+                unsafe {
+                    let q = QueueRef::from_raw((*node).queue);
+                    q.enqueue(NonNull::new_unchecked(node as *mut TaskHeader));
+                }
                 n += 1;
             }
         }

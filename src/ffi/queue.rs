@@ -324,11 +324,7 @@ pub unsafe extern "C" fn rgcd_after_f(
             QueueRef::increment_strong_count(q);
             QueueRef::from_raw(q)
         };
-        crate::after::schedule(
-            crate::Time::from_raw(when),
-            arc,
-            task::c_task(f, context, 0),
-        );
+        crate::after::schedule_c(crate::Time::from_raw(when), arc, f, context);
         Ok(0)
     })
 }

@@ -300,6 +300,10 @@ fn gettid() -> i32 {
 }
 
 fn worker_main(pool: &'static Pool, id: usize) {
+    // Workers sleep in the poller with timeouts at timer deadlines and apply the timers'
+    // leeway themselves: the kernel's default 50 us timer slack would only add lateness.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong) };
     let local = Worker::new_fifo();
     let me = Arc::new(WorkerShared {
         id,

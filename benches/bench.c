@@ -28,28 +28,15 @@
 
 #include "pthreads_pool.h"
 
-/* ---- configuration ---- */
+/* ---- configuration, figures, checks, command line: bench_common.h ---- */
 
-static const char *g_only; /* run only this row; NULL: all */
-static size_t g_div = 1;   /* 10 with --quick */
-static pp_pool g_pool;     /* the pthreads baseline's pool, alive during its rows */
+#define BENCH_NAME "rgcd_bench"
+#define BENCH_BASELINE_PREFIX "pthreads."
+enum impl { RGCD = 0, PTHREADS = 1 };
+#include "bench_common.h"
+
+static pp_pool g_pool; /* the pthreads baseline's pool, alive during its rows */
 static volatile uint64_t g_sink;
-
-static bool selected(const char *row) { return g_only == NULL || strcmp(g_only, row) == 0; }
-
-/* The iteration count for a row: full, or a tenth of it with --quick. */
-static size_t count(size_t full) {
-    size_t n = full / g_div;
-    return n > 0 ? n : 1;
-}
-
-static size_t warmup_count(size_t n) { return n / 10 > 0 ? n / 10 : 1; }
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static double per(uint64_t ns, size_t n) { return (double)ns / (double)n; }
 
@@ -60,71 +47,6 @@ static uint64_t median_of_3(uint64_t a, uint64_t b, uint64_t c) {
 
 /* A row's figure: the median of three timed runs of `run` (an expression, evaluated 3x). */
 #define MEDIAN_OF_3(run) median_of_3((run), (run), (run))
-
-/* ---- figures ---- */
-
-enum impl { RGCD = 0, PTHREADS = 1 };
-
-typedef struct figure {
-    char name[48];
-    double value;
-    char unit[16];
-} figure;
-
-#define MAX_FIGURES 32
-static figure g_figures[2][MAX_FIGURES];
-static int g_nfigures[2];
-
-static void print_line(const char *prefix, const char *name, double value, const char *unit) {
-    double mag = value < 0 ? -value : value;
-    if (mag != 0 && mag < 0.1)
-        printf("%s%s %.2g %s\n", prefix, name, value, unit); /* e.g. 0.00067 */
-    else
-        printf("%s%s %.*f %s\n", prefix, name, mag < 10 ? 2 : 1, value, unit);
-    fflush(stdout);
-}
-
-static void record(enum impl impl, const char *name, double value, const char *unit) {
-    if (g_nfigures[impl] < MAX_FIGURES) {
-        figure *f = &g_figures[impl][g_nfigures[impl]++];
-        snprintf(f->name, sizeof f->name, "%s", name);
-        f->value = value;
-        snprintf(f->unit, sizeof f->unit, "%s", unit);
-    }
-    print_line(impl == RGCD ? "" : "pthreads.", name, value, unit);
-}
-
-static const figure *find_figure(enum impl impl, const char *name) {
-    for (int i = 0; i < g_nfigures[impl]; i++)
-        if (strcmp(g_figures[impl][i].name, name) == 0) return &g_figures[impl][i];
-    return NULL;
-}
-
-/* ---- checks ---- */
-
-static void die(const char *what) {
-    fprintf(stderr, "rgcd_bench: %s\n", what);
-    exit(1);
-}
-
-static void die_rgcd(const char *what, int rc) {
-    fprintf(stderr, "rgcd_bench: %s failed: %d (%s): %s\n", what, rc, rgcd_strerror(rc),
-            rgcd_last_error());
-    exit(1);
-}
-
-/* Aborts the run on an rgcd error status (RGCD_TIMED_OUT is not an error). */
-#define CHECK(call)                                                                        \
-    do {                                                                                   \
-        int rc_ = (call);                                                                  \
-        if (rc_ < 0) die_rgcd(#call, rc_);                                                 \
-    } while (0)
-
-static rgcd_queue_t new_queue(const char *label, rgcd_queue_attr_t attr) {
-    rgcd_queue_t q = rgcd_queue_create(label, attr);
-    if (q == NULL) die_rgcd("rgcd_queue_create", RGCD_EINVAL);
-    return q;
-}
 
 static void sem_wait_retry(sem_t *s) {
     while (sem_wait(s) != 0)
@@ -816,73 +738,24 @@ static const struct {
     {"rw_barrier_90_10", 226, false},
 };
 
-/* A comment line with the load average: other processes' load skews every figure. */
-static void print_load(const char *when) {
-    char buf[128] = "";
-    int fd = open("/proc/loadavg", O_RDONLY);
-    if (fd >= 0) {
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        buf[len > 0 ? len : 0] = '\0';
-        close(fd);
-    }
-    buf[strcspn(buf, "\n")] = '\0';
-    printf("# loadavg %s: %s\n", when, buf[0] != '\0' ? buf : "unknown");
-}
-
-static void usage(FILE *out) {
-    fprintf(out, "usage: rgcd_bench [row] [--quick]\nrows: many_queues");
-    for (size_t i = 0; i < NTABLE; i++) fprintf(out, " %s", TABLE[i].name);
-    fprintf(out, "\n");
-}
-
-static void parse_args(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            g_div = 10;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        } else {
-            bool known = strcmp(argv[i], "many_queues") == 0;
-            for (size_t r = 0; r < NTABLE; r++) known = known || strcmp(argv[i], TABLE[r].name) == 0;
-            if (!known || g_only != NULL) {
-                fprintf(stderr, "rgcd_bench: unexpected argument '%s'\n", argv[i]);
-                usage(stderr);
-                exit(2);
-            }
-            g_only = argv[i];
-        }
-    }
-}
-
 static void print_ratios(void) {
     printf("# ratios: rgcd / pthreads baseline, both measured in this run"
            " (for apply_heavy_speedup higher is better)\n");
-    for (int i = 0; i < g_nfigures[RGCD]; i++) {
-        const figure *r = &g_figures[RGCD][i];
-        const figure *p = find_figure(PTHREADS, r->name);
-        if (p == NULL || p->value <= 0) continue;
-        print_line("ratio.", r->name, r->value / p->value, "rgcd/pthreads");
-    }
+    print_ratios_as("rgcd/pthreads", false);
 }
 
 static void print_vs_reference(void) {
     printf("# vs_libdispatch: rgcd against RECORDED libdispatch figures (swift-corelibs-libdispatch"
            " e85f6a0, Release, 2-core machine), NOT measured in this run; below 1 is better\n");
-    for (size_t i = 0; i < sizeof REFERENCE / sizeof REFERENCE[0]; i++) {
-        const figure *r = find_figure(RGCD, REFERENCE[i].name);
-        if (r == NULL || r->value <= 0) continue;
-        if (REFERENCE[i].higher_is_better)
-            print_line("vs_libdispatch.", r->name, REFERENCE[i].value / r->value,
-                       REFERENCE_UNIT "/rgcd");
-        else
-            print_line("vs_libdispatch.", r->name, r->value / REFERENCE[i].value,
-                       "rgcd/" REFERENCE_UNIT);
-    }
+    for (size_t i = 0; i < sizeof REFERENCE / sizeof REFERENCE[0]; i++)
+        print_vs_reference_line(REFERENCE[i].name, REFERENCE[i].value,
+                                REFERENCE[i].higher_is_better, REFERENCE_UNIT);
 }
 
 int main(int argc, char **argv) {
-    parse_args(argc, argv);
+    const char *rows[NTABLE + 1] = {"many_queues"};
+    for (size_t i = 0; i < NTABLE; i++) rows[i + 1] = TABLE[i].name;
+    parse_args(argc, argv, rows, NTABLE + 1);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1) ncpu = 1;
     printf("# rgcd_bench: %ld cpus, %s counts%s%s\n", ncpu, g_div == 1 ? "full" : "quick (1/10)",

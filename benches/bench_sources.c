@@ -33,113 +33,33 @@
 
 #include "rgcd.h"
 
-/* ---- configuration ---- */
+/* ---- configuration, figures, checks, command line: bench_common.h ---- */
+
+#define BENCH_NAME "rgcd_bench_sources"
+#define BENCH_BASELINE_PREFIX "libuv."
+enum impl { RGCD = 0, LIBUV = 1 };
+#include "bench_common.h"
 
 #define MS 1000000ull /* ns */
-
-static const char *g_only; /* run only this row; NULL: all */
-static size_t g_div = 1;   /* 10 with --quick */
-
-static bool selected(const char *row) { return g_only == NULL || strcmp(g_only, row) == 0; }
-
-/* The iteration count for a row: full, or a tenth of it with --quick. */
-static size_t count(size_t full) {
-    size_t n = full / g_div;
-    return n > 0 ? n : 1;
-}
-
-static size_t warmup_count(size_t n) { return n / 10 > 0 ? n / 10 : 1; }
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static double median3(double a, double b, double c) {
     double lo = a < b ? a : b, hi = a < b ? b : a;
     return c < lo ? lo : c > hi ? hi : c;
 }
 
-/* ---- figures ---- */
-
-enum impl { RGCD = 0, LIBUV = 1 };
-
-typedef struct figure {
-    char name[48];
-    double value;
-    char unit[16];
-} figure;
-
-#define MAX_FIGURES 32
-static figure g_figures[2][MAX_FIGURES];
-static int g_nfigures[2];
-
-static void print_line(const char *prefix, const char *name, double value, const char *unit) {
-    double mag = value < 0 ? -value : value;
-    if (mag != 0 && mag < 0.1)
-        printf("%s%s %.2g %s\n", prefix, name, value, unit); /* e.g. 0.00067 */
-    else
-        printf("%s%s %.*f %s\n", prefix, name, mag < 10 ? 2 : 1, value, unit);
-    fflush(stdout);
-}
-
-static void record(enum impl impl, const char *name, double value, const char *unit) {
-    if (g_nfigures[impl] < MAX_FIGURES) {
-        figure *f = &g_figures[impl][g_nfigures[impl]++];
-        snprintf(f->name, sizeof f->name, "%s", name);
-        f->value = value;
-        snprintf(f->unit, sizeof f->unit, "%s", unit);
-    }
-    print_line(impl == RGCD ? "" : "libuv.", name, value, unit);
-}
-
-static const figure *find_figure(enum impl impl, const char *name) {
-    for (int i = 0; i < g_nfigures[impl]; i++)
-        if (strcmp(g_figures[impl][i].name, name) == 0) return &g_figures[impl][i];
-    return NULL;
-}
-
-/* ---- checks ---- */
-
-/* Ends the run at once: other threads may be stuck, so no exit handlers run. */
-static void die(const char *what) {
-    fflush(stdout);
-    fprintf(stderr, "rgcd_bench_sources: %s\n", what);
-    _exit(1);
-}
-
-static void die_rgcd(const char *what, int rc) {
-    fflush(stdout);
-    fprintf(stderr, "rgcd_bench_sources: %s failed: %d (%s): %s\n", what, rc, rgcd_strerror(rc),
-            rgcd_last_error());
-    _exit(1);
-}
+/* ---- checks (rgcd's: bench_common.h) ---- */
 
 static void die_uv(const char *what, int rc) {
     fflush(stdout);
-    fprintf(stderr, "rgcd_bench_sources: %s failed: %s\n", what, uv_strerror(rc));
+    fprintf(stderr, BENCH_NAME ": %s failed: %s\n", what, uv_strerror(rc));
     _exit(1);
 }
-
-/* Aborts the run on an rgcd error status (RGCD_TIMED_OUT is not an error). */
-#define CHECK(call)                                                                        \
-    do {                                                                                   \
-        int rc_ = (call);                                                                  \
-        if (rc_ < 0) die_rgcd(#call, rc_);                                                 \
-    } while (0)
 
 #define UV_CHECK(call)                                                                     \
     do {                                                                                   \
         int rc_ = (call);                                                                  \
         if (rc_ < 0) die_uv(#call, rc_);                                                   \
     } while (0)
-
-static rgcd_queue_t new_queue(const char *label) {
-    rgcd_queue_t q = rgcd_queue_create(label, RGCD_QUEUE_SERIAL);
-    if (q == NULL) die_rgcd("rgcd_queue_create", RGCD_EINVAL);
-    return q;
-}
 
 static rgcd_group_t new_group(void) {
     rgcd_group_t g = rgcd_group_create();
@@ -162,6 +82,15 @@ static void *xcalloc(size_t n, size_t size) {
     return p;
 }
 
+/* A bounded wait timed out: says so as a comment line and on stderr, and exits 1. */
+static void die_stuck(const char *what, const char *verb, uint64_t timeout_ns) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "error: %s did not %s within %.1f s (stuck?)", what, verb,
+             (double)timeout_ns / 1e9);
+    printf("# %s\n", msg);
+    die(msg);
+}
+
 /* Waits for `s` until `timeout_ns` from now; a timeout means the row is stuck: exit 1. */
 static void wait_done(sem_t *s, uint64_t timeout_ns, const char *row) {
     struct timespec ts;
@@ -171,26 +100,14 @@ static void wait_done(sem_t *s, uint64_t timeout_ns, const char *row) {
     ts.tv_nsec = (long)(ns % 1000000000u);
     while (sem_clockwait(s, CLOCK_MONOTONIC, &ts) != 0) {
         if (errno == EINTR) continue;
-        if (errno == ETIMEDOUT) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "error: %s did not finish within %.1f s (stuck?)", row,
-                     (double)timeout_ns / 1e9);
-            printf("# %s\n", msg);
-            die(msg);
-        }
+        if (errno == ETIMEDOUT) die_stuck(row, "finish", timeout_ns);
         die("sem_clockwait failed");
     }
 }
 
 static void group_wait_bounded(rgcd_group_t g, uint64_t timeout_ns, const char *what) {
     int rc = rgcd_group_wait(g, rgcd_time(RGCD_TIME_NOW, (int64_t)timeout_ns));
-    if (rc == RGCD_TIMED_OUT) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "error: %s did not happen within %.1f s (stuck?)", what,
-                 (double)timeout_ns / 1e9);
-        printf("# %s\n", msg);
-        die(msg);
-    }
+    if (rc == RGCD_TIMED_OUT) die_stuck(what, "happen", timeout_ns);
     CHECK(rc);
 }
 
@@ -459,7 +376,7 @@ static late_stats rgcd_jitter_run(rgcd_queue_t q, size_t n) {
 
 static void rgcd_timer_jitter(void) {
     size_t n = count(2000);
-    rgcd_queue_t q = new_queue("bench.timer");
+    rgcd_queue_t q = new_queue("bench.timer", RGCD_QUEUE_SERIAL);
     rgcd_jitter_run(q, warmup_count(n));
     late_stats r[3];
     for (int i = 0; i < 3; i++) r[i] = rgcd_jitter_run(q, n);
@@ -630,7 +547,7 @@ static void rgcd_fd_pingpong(const char *row, size_t npairs, size_t n) {
     b.pending = new_group();
     b.queues = xcalloc(npairs, sizeof *b.queues);
     for (size_t p = 0; p < npairs; p++) {
-        b.queues[p] = new_queue("bench.fd");
+        b.queues[p] = new_queue("bench.fd", RGCD_QUEUE_SERIAL);
         for (size_t i = 2 * p; i < 2 * p + 2; i++) {
             fd_end *e = &b.ends[i];
             e->source = new_source(RGCD_SOURCE_TYPE_READ, (uintptr_t)e->fd, b.queues[p], e,
@@ -772,45 +689,6 @@ static const reference LIBUV_RECORDED[] = {
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A comment line with the load average: other processes' load skews every figure. */
-static void print_load(const char *when) {
-    char buf[128] = "";
-    int fd = open("/proc/loadavg", O_RDONLY);
-    if (fd >= 0) {
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        buf[len > 0 ? len : 0] = '\0';
-        close(fd);
-    }
-    buf[strcspn(buf, "\n")] = '\0';
-    printf("# loadavg %s: %s\n", when, buf[0] != '\0' ? buf : "unknown");
-}
-
-static void usage(FILE *out) {
-    fprintf(out, "usage: rgcd_bench_sources [row] [--quick]\nrows:");
-    for (size_t i = 0; i < NTABLE; i++) fprintf(out, " %s", TABLE[i].name);
-    fprintf(out, "\n");
-}
-
-static void parse_args(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            g_div = 10;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        } else {
-            bool known = false;
-            for (size_t r = 0; r < NTABLE; r++) known = known || strcmp(argv[i], TABLE[r].name) == 0;
-            if (!known || g_only != NULL) {
-                fprintf(stderr, "rgcd_bench_sources: unexpected argument '%s'\n", argv[i]);
-                usage(stderr);
-                exit(2);
-            }
-            g_only = argv[i];
-        }
-    }
-}
-
 /* rgcd_time_t is CLOCK_MONOTONIC nanoseconds: the lateness figures depend on it. */
 static void check_clock(void) {
     uint64_t a = now_ns();
@@ -831,28 +709,16 @@ static void raise_fd_limit(void) {
 static void print_ratios(void) {
     printf("# ratios: rgcd / libuv, both measured in this run (below 1 is better, except"
            " *_rate: above 1 is better); skipped where either figure is <= 0\n");
-    for (int i = 0; i < g_nfigures[RGCD]; i++) {
-        const figure *r = &g_figures[RGCD][i];
-        const figure *u = find_figure(LIBUV, r->name);
-        if (u == NULL || u->value <= 0 || r->value <= 0) continue;
-        print_line("ratio.", r->name, r->value / u->value, "rgcd/libuv");
-    }
+    print_ratios_as("rgcd/libuv", true);
 }
 
 static void print_vs_reference(void) {
     printf("# vs_libdispatch: rgcd against RECORDED libdispatch figures (swift-corelibs-libdispatch,"
            " Release, 2-core machine, the better end of each recorded range), NOT measured in"
            " this run; below 1 is better\n");
-    for (size_t i = 0; i < NELEMS(LIBDISPATCH); i++) {
-        const figure *r = find_figure(RGCD, LIBDISPATCH[i].name);
-        if (r == NULL || r->value <= 0) continue;
-        if (LIBDISPATCH[i].higher_is_better)
-            print_line("vs_libdispatch.", r->name, LIBDISPATCH[i].value / r->value,
-                       REFERENCE_UNIT "/rgcd");
-        else
-            print_line("vs_libdispatch.", r->name, r->value / LIBDISPATCH[i].value,
-                       "rgcd/" REFERENCE_UNIT);
-    }
+    for (size_t i = 0; i < NELEMS(LIBDISPATCH); i++)
+        print_vs_reference_line(LIBDISPATCH[i].name, LIBDISPATCH[i].value,
+                                LIBDISPATCH[i].higher_is_better, REFERENCE_UNIT);
     printf("# libuv measured here vs libuv recorded on the reference machine (how this machine"
            " and run compare; above 1 = slower here, except *_rate):\n");
     for (size_t i = 0; i < NELEMS(LIBUV_RECORDED); i++) {
@@ -885,7 +751,9 @@ static void print_targets(void) {
 }
 
 int main(int argc, char **argv) {
-    parse_args(argc, argv);
+    const char *rows[NTABLE];
+    for (size_t i = 0; i < NTABLE; i++) rows[i] = TABLE[i].name;
+    parse_args(argc, argv, rows, NTABLE);
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -9,18 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define CHECK(cond, msg)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: %s (%s)\n", __FILE__, __LINE__, msg, #cond);      \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-static dispatch_time_t in_ms(int64_t ms)
-{
-    return dispatch_time(DISPATCH_TIME_NOW, ms * (int64_t)NSEC_PER_MSEC);
-}
+#include "compat_check.h"
 
 /* ---- apply ---- */
 

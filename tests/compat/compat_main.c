@@ -8,42 +8,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "compat_check.h"
+
 static pthread_t main_thread;
 static int steps; /* only touched on the main queue */
-
-static void fail(const char *msg)
-{
-    fprintf(stderr, "compat_main: %s\n", msg);
-    exit(1);
-}
 
 static void watchdog(void *ctx)
 {
     (void)ctx;
-    fail("main queue work did not run within 10 s");
+    CHECK(0, "main queue work did not run within 10 s");
+}
+
+/* Main queue item number `step` (from 0): on the main thread, after the ones before it. */
+static void check_step_on_main(int step)
+{
+    CHECK(pthread_equal(pthread_self(), main_thread), "main queue work ran off the main thread");
+    CHECK(steps == step, "main queue items ran out of order");
+    steps = step + 1;
 }
 
 static void first_on_main(void *ctx)
 {
     (void)ctx;
-    if (!pthread_equal(pthread_self(), main_thread)) {
-        fail("main queue work ran off the main thread");
-    }
-    if (steps != 0) {
-        fail("main queue items ran out of order");
-    }
-    steps = 1;
+    check_step_on_main(0);
 }
 
 static void last_on_main(void *ctx)
 {
     (void)ctx;
-    if (!pthread_equal(pthread_self(), main_thread)) {
-        fail("main queue work ran off the main thread");
-    }
-    if (steps != 1) {
-        fail("main queue items ran out of order");
-    }
+    check_step_on_main(1);
     printf("compat_main: ok\n");
     exit(0);
 }
@@ -60,11 +53,8 @@ int main(void)
 {
     main_thread = pthread_self();
     dispatch_queue_t global = dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0);
-    if (global == NULL || dispatch_get_main_queue() == NULL) {
-        fail("global or main queue is NULL");
-    }
-    dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, 10 * (int64_t)NSEC_PER_SEC), global, NULL,
-                     watchdog);
+    CHECK(global != NULL && dispatch_get_main_queue() != NULL, "global or main queue is NULL");
+    dispatch_after_f(deadline(), global, NULL, watchdog);
     dispatch_async_f(global, NULL, from_global);
     dispatch_main();
 }

@@ -9,29 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define CHECK(cond, msg)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: %s (%s)\n", __FILE__, __LINE__, msg, #cond);      \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-static dispatch_time_t deadline(void)
-{
-    return dispatch_time(DISPATCH_TIME_NOW, 10 * (int64_t)NSEC_PER_SEC);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
-    nanosleep(&ts, NULL);
-}
-
-static void nop(void *ctx)
-{
-    (void)ctx;
-}
+#include "compat_check.h"
 
 static void set_flag(void *ctx)
 {

@@ -9,28 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#define CHECK(cond, msg)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: %s (%s)\n", __FILE__, __LINE__, msg, #cond);      \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-static dispatch_time_t deadline(void)
-{
-    return dispatch_time(DISPATCH_TIME_NOW, 10 * (int64_t)NSEC_PER_SEC);
-}
+#include "compat_check.h"
 
 static void pause_briefly(void)
 {
     struct timespec ts = {0, 2 * 1000 * 1000};
     nanosleep(&ts, NULL);
-}
-
-static void nop(void *ctx)
-{
-    (void)ctx;
 }
 
 /* ---- serial FIFO ---- */

@@ -20,24 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK(cond, msg)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: %s (%s)\n", __FILE__, __LINE__, msg, #cond);      \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-static dispatch_time_t deadline(void)
-{
-    return dispatch_time(DISPATCH_TIME_NOW, 10 * (int64_t)NSEC_PER_SEC);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
-    nanosleep(&ts, NULL);
-}
+#include "compat_check.h"
 
 /* Ends the program if it is still running 20 s after start: a hang fails fast. */
 static void watchdog(void *ctx)

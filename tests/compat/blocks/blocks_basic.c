@@ -5,24 +5,14 @@
  * Build: clang -fblocks -std=c11 -Wall -Wextra -Werror -Iinclude \
  *          tests/compat/blocks/blocks_basic.c -Ltarget/release -lrgcd -lBlocksRuntime
  */
+#define _POSIX_C_SOURCE 200809L
 #include <dispatch/dispatch.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(cond, msg)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: %s (%s)\n", __FILE__, __LINE__, msg, #cond);      \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-static dispatch_time_t deadline(void)
-{
-    return dispatch_time(DISPATCH_TIME_NOW, 10 * (int64_t)NSEC_PER_SEC);
-}
+#include "../compat_check.h"
 
 static atomic_int captured_sum;
 static int order[100]; /* only touched on the serial queue */

@@ -9,10 +9,10 @@
 
 //!
 //! Work-item blocks come from the global allocator and go back to it when a cache overflows.
-//! Queue blocks are carved from chunks obtained with `mmap` (populated at once while small,
-//! transparent huge pages from 2 MiB up) and are recycled but never returned: creating many
-//! queues then costs a few page faults per megabyte instead of one per 4 KiB page, which was
-//! most of the cost of creating a queue.
+//! Queue blocks are carved from chunks obtained with `mmap` (populated at once, 64 KiB doubling
+//! up to 2 MiB) and are recycled but never returned: creating many queues then costs one
+//! system call per chunk instead of a page fault per 4 KiB page, which was most of the cost of
+//! creating a queue.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::UnsafeCell;
@@ -29,7 +29,8 @@ pub(crate) const QUEUE_BLOCK: usize = 96;
 const LOCAL_MAX: usize = 256;
 const BATCH: usize = 64;
 const GLOBAL_MAX: usize = 256;
-const HUGE: usize = 2 << 20;
+/// Chunks grow by doubling up to this size.
+const MAX_CHUNK: usize = 2 << 20;
 
 struct Free {
     next: *mut Free,
@@ -126,44 +127,20 @@ thread_local! {
 }
 
 fn map_chunk(size: usize) -> Option<usize> {
-    // SAFETY: anonymous private mappings; the results are checked.
-    unsafe {
-        if size < HUGE {
-            let p = libc::mmap(
-                ptr::null_mut(),
-                size,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-                -1,
-                0,
-            );
-            return (p != libc::MAP_FAILED).then_some(p as usize);
-        }
-        // Over-map, then trim to a 2 MiB-aligned range that can be one huge page.
-        let len = size + HUGE;
-        let p = libc::mmap(
+    // Populated at once: one system call instead of a page fault per 4 KiB page. (Huge pages
+    // were tried: their first fault can stall in compaction for hundreds of microseconds.)
+    // SAFETY: an anonymous private mapping; the result is checked.
+    let p = unsafe {
+        libc::mmap(
             ptr::null_mut(),
-            len,
+            size,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
             -1,
             0,
-        );
-        if p == libc::MAP_FAILED {
-            return None;
-        }
-        let start = p as usize;
-        let aligned = (start + HUGE - 1) & !(HUGE - 1);
-        if aligned > start {
-            libc::munmap(p, aligned - start);
-        }
-        let tail = start + len - (aligned + size);
-        if tail > 0 {
-            libc::munmap((aligned + size) as *mut libc::c_void, tail);
-        }
-        libc::madvise(aligned as *mut libc::c_void, size, libc::MADV_HUGEPAGE);
-        Some(aligned)
-    }
+        )
+    };
+    (p != libc::MAP_FAILED).then_some(p as usize)
 }
 
 impl Class {
@@ -212,7 +189,7 @@ impl Class {
             let base = map_chunk(len)?;
             c.cur = base;
             c.end = base + len;
-            c.next_size = (len * 2).min(HUGE);
+            c.next_size = (len * 2).min(MAX_CHUNK);
         }
         let mut head: *mut Free = ptr::null_mut();
         for i in (0..BATCH).rev() {

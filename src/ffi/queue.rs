@@ -100,6 +100,7 @@ unsafe fn create(
     };
     let q = QueueInner::create(
         label,
+        true,
         attr & RGCD_QUEUE_CONCURRENT != 0,
         attr & RGCD_QUEUE_INACTIVE != 0,
         qos,

@@ -16,6 +16,11 @@ impl Label {
             Some(n) => &bytes[..n],
             None => bytes,
         };
+        Label::from_c(bytes)
+    }
+
+    /// A label from bytes that hold no NUL (a C string's, which `CStr` already measured).
+    pub(super) fn from_c(bytes: &[u8]) -> Label {
         let mut raw = [0u8; 16];
         if bytes.len() < 16 {
             raw[..bytes.len()].copy_from_slice(bytes);

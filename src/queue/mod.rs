@@ -190,7 +190,7 @@ pub(crate) fn root(index: usize) -> &'static QueueInner {
                 aux(Flavor::Root, i, ROOT_QOS[i], true),
                 0,
                 ptr::null(),
-                ROOT_LABELS[i].as_bytes(),
+                Label::new(ROOT_LABELS[i].as_bytes()),
             );
             *slot = leak(q) as *const QueueInner as usize;
         }
@@ -206,7 +206,7 @@ pub(crate) fn main_root() -> &'static QueueInner {
             aux(Flavor::MainRoot, 2, Qos::UserInteractive, true),
             0,
             ptr::null(),
-            b"rgcd.main-root",
+            Label::new(b"rgcd.main-root"),
         );
         leak(q) as *const QueueInner as usize
     });
@@ -221,7 +221,7 @@ pub(crate) fn main_queue() -> &'static QueueInner {
             aux(Flavor::Serial, 0, Qos::UserInteractive, true),
             0,
             target,
-            b"rgcd.main-thread",
+            Label::new(b"rgcd.main-thread"),
         );
         leak(q) as *const QueueInner as usize
     });
@@ -246,7 +246,7 @@ pub(crate) unsafe fn release_raw(q: *const QueueInner) {
 }
 
 impl QueueInner {
-    fn raw(aux: u32, state: u64, target: *const QueueInner, label: &[u8]) -> QueueInner {
+    fn raw(aux: u32, state: u64, target: *const QueueInner, label: Label) -> QueueInner {
         if !target.is_null() {
             // SAFETY: callers pass a live queue.
             unsafe { retain_raw(target) };
@@ -259,13 +259,15 @@ impl QueueInner {
             list: List::new(),
             target: AtomicPtr::new(target as *mut QueueInner),
             extras: AtomicPtr::new(ptr::null_mut()),
-            label: Label::new(label),
+            label,
         }
     }
 
-    /// Creates a queue. `target` defaults to the root of `qos`.
+    /// Creates a queue. `target` defaults to the root of `qos`. `c_label` says the label
+    /// bytes come from a C string (no NUL inside); others are cut at their first NUL.
     pub(crate) fn create(
         label: &[u8],
+        c_label: bool,
         concurrent: bool,
         inactive: bool,
         qos: Qos,
@@ -289,6 +291,11 @@ impl QueueInner {
             Flavor::Serial
         };
         let state = if inactive { INACTIVE } else { 0 };
+        let label = if c_label {
+            Label::from_c(label)
+        } else {
+            Label::new(label)
+        };
         Ok(QueueRef::new(QueueInner::raw(
             aux(flavor, 0, qos, false),
             state,
@@ -770,6 +777,7 @@ impl QueueBuilder {
     pub fn build(self) -> Result<Queue, Error> {
         QueueInner::create(
             self.label.as_bytes(),
+            false,
             self.concurrent,
             self.inactive,
             self.qos.unwrap_or(Qos::Default),

@@ -133,6 +133,9 @@ typedef struct rgcd_source_s *rgcd_source_t;
 // The kind of a source (`RGCD_SOURCE_TYPE_*`).
 typedef uint32_t rgcd_source_type_t;
 
+// Which handler `rgcd_source_set_handler_ctx_f` sets (`RGCD_SOURCE_HANDLER_*`).
+typedef uint32_t rgcd_source_handler_t;
+
 // Items run one at a time, in FIFO order.
 #define RGCD_QUEUE_SERIAL 0
 
@@ -186,6 +189,15 @@ typedef uint32_t rgcd_source_type_t;
 
 // Timer: handle 0, mask 0 or `RGCD_TIMER_STRICT`; data = fires since the last handler.
 #define RGCD_SOURCE_TYPE_TIMER 8
+
+// The event handler.
+#define RGCD_SOURCE_HANDLER_EVENT 0
+
+// The cancel handler.
+#define RGCD_SOURCE_HANDLER_CANCEL 1
+
+// The registration handler.
+#define RGCD_SOURCE_HANDLER_REGISTRATION 2
 
 // "Now" (resolved when used).
 #define RGCD_TIME_NOW 0
@@ -415,6 +427,19 @@ int rgcd_source_set_cancel_handler_f(rgcd_source_t source, rgcd_function_t handl
 // Sets the registration handler: runs once, on the target queue, when the source starts,
 // before any event handler. NULL removes it.
 int rgcd_source_set_registration_handler_f(rgcd_source_t source, rgcd_function_t handler);
+
+// Sets a handler that is called as `handler(handler_context)` — its own context rather than
+// the source's — for bindings and block wrappers that must keep something alive per handler.
+// `release(handler_context)` (if not NULL) runs exactly once when the handler is gone: replaced
+// by another `rgcd_source_set_*handler*` call (after a call in flight returned), dropped after
+// the cancel handler ran, or when the source is destroyed. NULL `handler` -> `RGCD_EINVAL`;
+// an unknown `which` -> `RGCD_EINVAL`. On failure `release` is never called and the caller
+// keeps `handler_context`.
+int rgcd_source_set_handler_ctx_f(rgcd_source_t source,
+                                  rgcd_source_handler_t which,
+                                  rgcd_function_t handler,
+                                  void *handler_context,
+                                  rgcd_function_t release);
 
 // Cancels the source, asynchronously: no event handler starts after this returns (one that
 // is running finishes), then the cancel handler runs exactly once. Cancelling twice is fine;

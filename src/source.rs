@@ -92,8 +92,29 @@ pub(crate) const NO_TIMER: u64 = u64::MAX;
 #[derive(Clone)]
 enum Handler {
     None,
+    /// Called with the source's context.
     C(CFunction),
+    /// Called with its own context, released when the handler goes (see `CtxHandler`).
+    Ctx(Arc<CtxHandler>),
     Rust(Arc<Mutex<Box<dyn FnMut() + Send>>>),
+}
+
+/// A C handler with its own context and a function that releases it. The release runs once,
+/// when the last `Arc` goes: after the handler was replaced (and any call in flight returned),
+/// after the cancel handler ran, or when the source is destroyed.
+pub(crate) struct CtxHandler {
+    f: CFunction,
+    ctx: crate::task::SendPtr,
+    release: Option<CFunction>,
+}
+
+impl Drop for CtxHandler {
+    fn drop(&mut self) {
+        if let Some(r) = self.release {
+            // SAFETY: the C contract: called once with the handler's context.
+            unsafe { r(self.ctx.0) };
+        }
+    }
 }
 
 struct Handlers {
@@ -235,12 +256,30 @@ impl SourceInner {
     }
 
     fn set_handler(&self, which: Which, h: Handler) {
-        let mut hs = self.handlers.lock().unwrap();
-        match which {
-            Which::Event => hs.event = h,
-            Which::Cancel => hs.cancel = h,
-            Which::Registration => hs.registration = h,
-        }
+        let old = {
+            let mut hs = self.handlers.lock().unwrap();
+            let slot = match which {
+                Which::Event => &mut hs.event,
+                Which::Cancel => &mut hs.cancel,
+                Which::Registration => &mut hs.registration,
+            };
+            std::mem::replace(slot, h)
+        };
+        // Dropped outside the lock: a release function may call back into rgcd.
+        drop(old);
+    }
+
+    /// Drops every handler (after cancellation completed), releasing their contexts.
+    fn clear_handlers(&self) {
+        let old = {
+            let mut hs = self.handlers.lock().unwrap();
+            (
+                std::mem::replace(&mut hs.event, Handler::None),
+                std::mem::replace(&mut hs.cancel, Handler::None),
+                std::mem::replace(&mut hs.registration, Handler::None),
+            )
+        };
+        drop(old);
     }
 
     pub(crate) fn set_c_handler(&self, which: u8, f: Option<CFunction>) {
@@ -250,6 +289,27 @@ impl SourceInner {
             _ => Which::Registration,
         };
         self.set_handler(which, f.map_or(Handler::None, Handler::C));
+    }
+
+    /// Sets a handler called with its own context; `release(ctx)` runs once it is gone.
+    pub(crate) fn set_ctx_handler(
+        &self,
+        which: u8,
+        f: CFunction,
+        ctx: *mut std::ffi::c_void,
+        release: Option<CFunction>,
+    ) {
+        let which = match which {
+            0 => Which::Event,
+            1 => Which::Cancel,
+            _ => Which::Registration,
+        };
+        let h = CtxHandler {
+            f,
+            ctx: crate::task::SendPtr(ctx),
+            release,
+        };
+        self.set_handler(which, Handler::Ctx(Arc::new(h)));
     }
 
     fn call(&self, which: Which) {
@@ -265,6 +325,8 @@ impl SourceInner {
             Handler::None => {}
             // SAFETY: the C contract: called with the source's context.
             Handler::C(f) => unsafe { f(self.extras.context()) },
+            // SAFETY: the C contract: called with the handler's own context.
+            Handler::Ctx(h) => unsafe { (h.f)(h.ctx.0) },
             Handler::Rust(f) => (f.lock().unwrap_or_else(|e| e.into_inner()))(),
         }));
         if let Err(p) = r {
@@ -335,6 +397,8 @@ impl SourceInner {
         } else if s & CANCELED != 0 {
             if self.state.fetch_or(CANCEL_DONE, Ordering::AcqRel) & CANCEL_DONE == 0 {
                 self.call(Which::Cancel);
+                // Nothing can run any more: let the handlers (and their contexts) go.
+                self.clear_handlers();
             }
         } else {
             if s & REG_PENDING != 0 {

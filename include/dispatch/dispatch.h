@@ -764,17 +764,52 @@ static inline void dispatch_group_notify(dispatch_group_t group, dispatch_queue_
     }
 }
 
-/* Sources: dispatch_source_set_event_handler, _cancel_handler and
- * _registration_handler (the block variants) are not provided yet. A block
- * handler must stay alive while it is the handler and be released once it can
- * no longer run, and rgcd's source handlers receive the *source's* context: the
- * only per-source slot a wrapper could keep the block in is that context, which
- * belongs to the program (dispatch_set_context, the _f handlers and the
- * finalizer all see it). Storing a {block, program context} record there would
- * make dispatch_get_context, dispatch_set_context and dispatch_set_finalizer_f
- * wrong for that source, and header-only wrappers cannot tell such a source
- * from another. They need a core entry point taking a per-handler context and
- * a function releasing it; until then, use the _f handlers with the context. */
+/* Releases a Block_copy'd block passed as context. */
+static inline void rgcd_dispatch_block_release(void *context)
+{
+    Block_release(RGCD_DISPATCH_REINTERPRET(dispatch_block_t, context));
+}
+
+/* Sets a copy of block as one of source's handlers (rgcd_source_set_handler_ctx_f: the copy
+ * is the handler's own context, released by rgcd once the handler is gone — replaced, after
+ * the cancel handler ran, or with the source). A NULL block clears a cancel or registration
+ * handler; the event handler cannot be cleared (rgcd reports RGCD_EINVAL). */
+static inline void rgcd_dispatch_source_set_block(dispatch_source_t source, rgcd_source_handler_t which,
+                                                   dispatch_block_t block)
+{
+    if (block == NULL) {
+        if (which == RGCD_SOURCE_HANDLER_CANCEL) {
+            (void)rgcd_source_set_cancel_handler_f(source, NULL);
+        } else if (which == RGCD_SOURCE_HANDLER_REGISTRATION) {
+            (void)rgcd_source_set_registration_handler_f(source, NULL);
+        }
+        return;
+    }
+    dispatch_block_t copy = Block_copy(block);
+    if (rgcd_source_set_handler_ctx_f(source, which, rgcd_dispatch_block_call,
+                                      RGCD_DISPATCH_REINTERPRET(void *, copy),
+                                      rgcd_dispatch_block_release) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* dispatch_source_set_event_handler_f with a copy of handler. */
+static inline void dispatch_source_set_event_handler(dispatch_source_t source, dispatch_block_t handler)
+{
+    rgcd_dispatch_source_set_block(source, RGCD_SOURCE_HANDLER_EVENT, handler);
+}
+
+/* dispatch_source_set_cancel_handler_f with a copy of handler. */
+static inline void dispatch_source_set_cancel_handler(dispatch_source_t source, dispatch_block_t handler)
+{
+    rgcd_dispatch_source_set_block(source, RGCD_SOURCE_HANDLER_CANCEL, handler);
+}
+
+/* dispatch_source_set_registration_handler_f with a copy of handler. */
+static inline void dispatch_source_set_registration_handler(dispatch_source_t source, dispatch_block_t handler)
+{
+    rgcd_dispatch_source_set_block(source, RGCD_SOURCE_HANDLER_REGISTRATION, handler);
+}
 
 #endif /* __BLOCKS__ */
 

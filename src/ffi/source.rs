@@ -142,6 +142,45 @@ pub unsafe extern "C" fn rgcd_source_set_registration_handler_f(
     })
 }
 
+/// Which handler `rgcd_source_set_handler_ctx_f` sets (`RGCD_SOURCE_HANDLER_*`).
+pub type rgcd_source_handler_t = u32;
+/// The event handler.
+pub const RGCD_SOURCE_HANDLER_EVENT: rgcd_source_handler_t = 0;
+/// The cancel handler.
+pub const RGCD_SOURCE_HANDLER_CANCEL: rgcd_source_handler_t = 1;
+/// The registration handler.
+pub const RGCD_SOURCE_HANDLER_REGISTRATION: rgcd_source_handler_t = 2;
+
+/// Sets a handler that is called as `handler(handler_context)` — its own context rather than
+/// the source's — for bindings and block wrappers that must keep something alive per handler.
+/// `release(handler_context)` (if not NULL) runs exactly once when the handler is gone: replaced
+/// by another `rgcd_source_set_*handler*` call (after a call in flight returned), dropped after
+/// the cancel handler ran, or when the source is destroyed. NULL `handler` -> `RGCD_EINVAL`;
+/// an unknown `which` -> `RGCD_EINVAL`. On failure `release` is never called and the caller
+/// keeps `handler_context`.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_source_set_handler_ctx_f(
+    source: rgcd_source_t,
+    which: rgcd_source_handler_t,
+    handler: rgcd_function_t,
+    handler_context: *mut c_void,
+    release: rgcd_function_t,
+) -> c_int {
+    status(|| {
+        // SAFETY: a handle from the caller.
+        let s = unsafe { source_ref(source)? };
+        let f = function(handler, "handler")?;
+        if which > RGCD_SOURCE_HANDLER_REGISTRATION {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown handler kind {which}"),
+            ));
+        }
+        s.set_ctx_handler(which as u8, f, handler_context, release);
+        Ok(0)
+    })
+}
+
 /// Cancels the source, asynchronously: no event handler starts after this returns (one that
 /// is running finishes), then the cancel handler runs exactly once. Cancelling twice is fine;
 /// an inactive source runs its cancel handler once activated.

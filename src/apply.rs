@@ -59,7 +59,7 @@ impl Shared {
 fn root_for(queue: Option<&QueueInner>) -> &'static QueueInner {
     let mut q = match queue {
         Some(q) => q as *const QueueInner,
-        None => return crate::queue::root(2),
+        None => return crate::queue::default_root(),
     };
     loop {
         // SAFETY: queues keep their targets alive.
@@ -69,7 +69,7 @@ fn root_for(queue: Option<&QueueInner>) -> &'static QueueInner {
                 // SAFETY: roots are 'static.
                 return unsafe { &*q };
             }
-            Flavor::MainRoot => return crate::queue::root(2),
+            Flavor::MainRoot => return crate::queue::default_root(),
             _ => q = r.target() as *const QueueInner,
         }
     }

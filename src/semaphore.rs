@@ -26,7 +26,7 @@ pub(crate) fn finalize_on_default(extras: &ObjExtras) {
     if let Some((f, ctx)) = extras.take_finalizer() {
         let t = task::c_task(f, ctx, 0);
         // SAFETY: a fresh item.
-        unsafe { crate::queue::root(2).enqueue(t) };
+        unsafe { crate::queue::default_root().enqueue(t) };
     }
 }
 

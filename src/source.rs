@@ -216,7 +216,7 @@ impl SourceInner {
         }
         let t: &QueueInner = match target {
             Some(t) => t,
-            None => queue::root(2),
+            None => queue::default_root(),
         };
         // SAFETY: `t` is alive; this reference is owned by `target`.
         unsafe { retain_raw(t) };

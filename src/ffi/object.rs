@@ -217,7 +217,7 @@ pub unsafe extern "C" fn rgcd_set_target_queue(
 ) -> c_int {
     status(|| {
         let t: &QueueInner = if target.is_null() {
-            crate::queue::root(2)
+            crate::queue::default_root()
         } else {
             // SAFETY: as above.
             unsafe { queue_ref(target as *const c_void, "target")? }

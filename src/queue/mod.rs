@@ -182,6 +182,11 @@ fn leak(q: QueueInner) -> &'static QueueInner {
     unsafe { &*QueueRef::into_raw(QueueRef::new(q)) }
 }
 
+/// The default-QoS global queue.
+pub(crate) fn default_root() -> &'static QueueInner {
+    root(Qos::Default.root_index())
+}
+
 pub(crate) fn root(index: usize) -> &'static QueueInner {
     let roots = ROOTS.get_or_init(|| {
         let mut r = [0usize; NUM_ROOTS];
@@ -664,7 +669,7 @@ fn run_destructor(s: Specific) {
         // libdispatch runs destructors on the default global queue.
         let t = task::c_task(d, s.value.0, 0);
         // SAFETY: a fresh item.
-        unsafe { root(Qos::Default.root_index()).enqueue(t) };
+        unsafe { default_root().enqueue(t) };
     }
 }
 
@@ -695,7 +700,7 @@ impl Drop for QueueInner {
                 let t = task::c_task(f, ctx, 0);
                 if target.is_null() {
                     // SAFETY: a fresh item.
-                    unsafe { root(Qos::Default.root_index()).enqueue(t) };
+                    unsafe { default_root().enqueue(t) };
                 } else {
                     // SAFETY: we still own our reference to the target.
                     unsafe { (*target).enqueue(t) };

@@ -368,3 +368,54 @@ fn watchdog_grows_on_user_blocking() {
         libc::close(wr);
     }
 }
+
+#[test]
+fn watchdog_rounds_with_warm_pool() {
+    // Several rounds in one process: every worker alive blocks in read(2) (the batch a worker
+    // steals may hold another blocker behind a blocked one), then a probe must still run.
+    let mut fds = [0i32; 2];
+    // SAFETY: valid out-array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (rd, wr) = (fds[0], fds[1]);
+    let global = Queue::global(Qos::Utility);
+    let g = Group::new();
+    for _ in 0..4 {
+        g.exec_async(&global, || {});
+    }
+    g.wait(secs(30)).unwrap();
+    for round in 0..3 {
+        let n = rgcd::thread_count().max(1);
+        let blocked = Arc::new(AtomicUsize::new(0));
+        for _ in 0..n {
+            let b = blocked.clone();
+            global.exec_async(move || {
+                b.fetch_add(1, Ordering::SeqCst);
+                let mut byte = 0u8;
+                // SAFETY: reading one byte into a valid buffer.
+                unsafe { libc::read(rd, &mut byte as *mut u8 as *mut libc::c_void, 1) };
+            });
+        }
+        let end = Instant::now() + Duration::from_secs(30);
+        while blocked.load(Ordering::SeqCst) < n && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            blocked.load(Ordering::SeqCst),
+            n,
+            "round {round}: every blocker started"
+        );
+        let probe = Group::new();
+        probe.exec_async(&global, || {});
+        probe
+            .wait(secs(30))
+            .unwrap_or_else(|_| panic!("round {round}: the probe never got a thread"));
+        let buf = vec![0u8; n];
+        // SAFETY: writing from a valid buffer.
+        unsafe { libc::write(wr, buf.as_ptr() as *const libc::c_void, n) };
+    }
+    // SAFETY: our pipe.
+    unsafe {
+        libc::close(rd);
+        libc::close(wr);
+    }
+}

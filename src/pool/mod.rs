@@ -327,7 +327,9 @@ fn worker_main(pool: &'static Pool, id: usize) {
                 if was == 1 {
                     // The last searcher found work: if more is queued, get another thread
                     // on it; if nobody watches the reactor now, let the monitor do it.
-                    if !local.is_empty() || pool.has_pending() {
+                    // (Other workers' deques count: the batch this worker just stole may
+                    // sit behind a job that blocks.)
+                    if pool.any_stealable() {
                         pool.notify_slow();
                     }
                     if let Some(r) = crate::event::reactor_if_started() {

@@ -79,9 +79,14 @@ fn run(pool: &'static Pool) {
                 reactor_unwatched = pool.searching.load(Ordering::SeqCst) == 0;
             }
         }
-        let saturated = pool.any_stealable()
-            && pool.sleeping.load(Ordering::SeqCst) == 0
-            && pool.searching.load(Ordering::SeqCst) == 0;
+        let pending = pool.any_stealable();
+        let searching = pool.searching.load(Ordering::SeqCst);
+        let sleeping = pool.sleeping.load(Ordering::SeqCst);
+        if pending && searching == 0 && sleeping != 0 {
+            // Work queued in a busy worker's deque with nobody looking: wake a sleeper.
+            pool.notify_slow();
+        }
+        let saturated = pending && sleeping == 0 && searching == 0;
         if !saturated {
             if reactor_unwatched {
                 quiet = 0;

@@ -419,3 +419,123 @@ fn watchdog_rounds_with_warm_pool() {
         libc::close(wr);
     }
 }
+
+#[test]
+fn stress_mixed_operations() {
+    // Four threads throw async, barrier_async, sync, barrier_sync, suspend/resume and
+    // retargets at a small hierarchy; every item must run exactly once and barriers alone.
+    let root = Queue::concurrent("stress.root");
+    let serials: Vec<Queue> = (0..3)
+        .map(|i| {
+            QueueBuilder::new()
+                .label(&format!("stress.s{i}"))
+                .target(&root)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let conc = Queue::concurrent("stress.c");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let in_barrier = Arc::new(AtomicUsize::new(0));
+    let in_plain = Arc::new(AtomicUsize::new(0));
+    let violations = Arc::new(AtomicUsize::new(0));
+    let g = Group::new();
+    let submitted = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (serials, conc, root) = (serials.clone(), conc.clone(), root.clone());
+            let (ran, inb, inp, vio, g, sub) = (
+                ran.clone(),
+                in_barrier.clone(),
+                in_plain.clone(),
+                violations.clone(),
+                g.clone(),
+                submitted.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ t;
+                for _ in 0..3000 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let r = ran.clone();
+                    match x % 8 {
+                        0 | 1 => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            let (inb, inp, vio) = (inb.clone(), inp.clone(), vio.clone());
+                            g.exec_async(&conc, move || {
+                                inp.fetch_add(1, Ordering::SeqCst);
+                                if inb.load(Ordering::SeqCst) != 0 {
+                                    vio.fetch_add(1, Ordering::SeqCst);
+                                }
+                                inp.fetch_sub(1, Ordering::SeqCst);
+                                r.fetch_add(1, Ordering::SeqCst);
+                            });
+                        }
+                        2 => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            let (inb, inp, vio, g2) =
+                                (inb.clone(), inp.clone(), vio.clone(), g.clone());
+                            g.enter();
+                            conc.barrier_async(move || {
+                                if inb.fetch_add(1, Ordering::SeqCst) != 0
+                                    || inp.load(Ordering::SeqCst) != 0
+                                {
+                                    vio.fetch_add(1, Ordering::SeqCst);
+                                }
+                                inb.fetch_sub(1, Ordering::SeqCst);
+                                r.fetch_add(1, Ordering::SeqCst);
+                                g2.leave().unwrap();
+                            });
+                        }
+                        3 => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            let q = &serials[(x >> 8) as usize % 3];
+                            g.exec_async(q, move || {
+                                r.fetch_add(1, Ordering::SeqCst);
+                            });
+                        }
+                        4 => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            let q = &serials[(x >> 8) as usize % 3];
+                            q.exec_sync(move || {
+                                r.fetch_add(1, Ordering::SeqCst);
+                            })
+                            .unwrap();
+                        }
+                        5 => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            root.barrier_sync(move || {
+                                r.fetch_add(1, Ordering::SeqCst);
+                            })
+                            .unwrap();
+                        }
+                        6 => {
+                            let q = &serials[(x >> 8) as usize % 3];
+                            q.suspend().unwrap();
+                            std::thread::yield_now();
+                            q.resume().unwrap();
+                        }
+                        _ => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            conc.exec_sync(move || {
+                                r.fetch_add(1, Ordering::SeqCst);
+                            })
+                            .unwrap();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    g.wait(secs(60)).expect("every item ran");
+    assert_eq!(ran.load(Ordering::SeqCst), submitted.load(Ordering::SeqCst));
+    assert_eq!(
+        violations.load(Ordering::SeqCst),
+        0,
+        "a barrier overlapped other work"
+    );
+}

@@ -13,7 +13,9 @@ mod sync;
 use crate::error::{Error, ErrorKind};
 use crate::object::{Finalizer, Kind, ObjExtras, ObjHeader};
 use crate::pool::{pool, Job, NUM_ROOTS};
-use crate::task::{self, Action, CFunction, SendPtr, TaskHeader, BARRIER, QUEUE_LINK, RETARGET};
+use crate::task::{
+    self, Action, CFunction, SendPtr, TaskHeader, BARRIER, QUEUE_LINK, RETARGET, SYNC_WAITER,
+};
 use label::Label;
 use list::List;
 use std::ffi::{c_void, CStr};
@@ -447,8 +449,11 @@ impl QueueInner {
             Flavor::MainRoot => main_queue::push_main_root(task),
             Flavor::Concurrent => {
                 // SAFETY: per the contract.
-                let barrier = unsafe { (*task.as_ptr()).flags } & BARRIER != 0;
-                if !barrier && self.is_wide() && self.try_enter_reader() {
+                let flags = unsafe { (*task.as_ptr()).flags };
+                // Plain items may skip the list; a sync waiter must go through the drain,
+                // which hands it its slot (forwarded to the pool it would never be woken).
+                if flags & (BARRIER | SYNC_WAITER) == 0 && self.is_wide() && self.try_enter_reader()
+                {
                     // SAFETY: the reader slot taken above is released by `execute`.
                     unsafe { self.forward(task) };
                     return;

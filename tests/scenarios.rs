@@ -539,3 +539,72 @@ fn stress_mixed_operations() {
         "a barrier overlapped other work"
     );
 }
+
+#[test]
+fn stress_semaphore_timeouts() {
+    // Waiters with tiny deadlines race signallers: every permit is either taken exactly once
+    // or still there at the end; nothing is lost or duplicated.
+    let s = Semaphore::new(0).unwrap();
+    let taken = Arc::new(AtomicUsize::new(0));
+    const SIGNALS: usize = 20_000;
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let (s, taken) = (s.clone(), taken.clone());
+            std::thread::spawn(move || {
+                let end = Instant::now() + Duration::from_secs(20);
+                while taken.load(Ordering::SeqCst) < SIGNALS && Instant::now() < end {
+                    if s.wait(Time::after_nanos(2_000)).is_ok() {
+                        taken.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    let signaller = {
+        let s = s.clone();
+        std::thread::spawn(move || {
+            for i in 0..SIGNALS {
+                s.signal();
+                if i % 64 == 0 {
+                    std::thread::yield_now();
+                }
+            }
+        })
+    };
+    signaller.join().unwrap();
+    for w in waiters {
+        w.join().unwrap();
+    }
+    let mut left = 0;
+    while s.wait(Time::NOW).is_ok() {
+        left += 1;
+    }
+    assert_eq!(taken.load(Ordering::SeqCst) + left, SIGNALS);
+}
+
+#[test]
+fn stress_group_waits() {
+    // Waiters and notifications on one group while work keeps entering and leaving it.
+    let g = Group::new();
+    let q = Queue::concurrent("gstress");
+    let notified = Arc::new(AtomicUsize::new(0));
+    let rounds = 300;
+    for _ in 0..rounds {
+        for _ in 0..8 {
+            g.exec_async(&q, || std::hint::black_box(()));
+        }
+        let n = notified.clone();
+        g.notify(&q, move || {
+            n.fetch_add(1, Ordering::SeqCst);
+        });
+        let g2 = g.clone();
+        let w = std::thread::spawn(move || g2.wait(secs(30)).is_ok());
+        assert!(w.join().unwrap(), "a waiter missed the group emptying");
+    }
+    g.wait(secs(30)).unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    while notified.load(Ordering::SeqCst) < rounds && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(notified.load(Ordering::SeqCst), rounds);
+}

@@ -430,3 +430,80 @@ fn source_bad_input() {
     r.cancel();
     t.cancel();
 }
+
+#[test]
+fn stress_sources() {
+    // Sources created, fed, suspended, re-armed and cancelled from several threads at once:
+    // every cancel handler runs exactly once, after the source's last event handler.
+    let q = Queue::concurrent("src.stress");
+    let cancels = Arc::new(AtomicUsize::new(0));
+    let bad = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (q, cancels, bad) = (q.clone(), cancels.clone(), bad.clone());
+            std::thread::spawn(move || {
+                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ t;
+                for _ in 0..150 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let kind = if x % 2 == 0 {
+                        SourceKind::DataAdd
+                    } else {
+                        SourceKind::Timer
+                    };
+                    let s = Source::new(kind, 0, 0, &q).unwrap();
+                    let active = Arc::new(AtomicUsize::new(0));
+                    let done = Arc::new(AtomicBool::new(false));
+                    let (a, d, b) = (active.clone(), done.clone(), bad.clone());
+                    s.set_event_handler(move || {
+                        if d.load(Ordering::SeqCst) || a.fetch_add(1, Ordering::SeqCst) != 0 {
+                            b.fetch_add(1, Ordering::SeqCst);
+                        }
+                        a.fetch_sub(1, Ordering::SeqCst);
+                    });
+                    let (a, d, c, b) = (active.clone(), done.clone(), cancels.clone(), bad.clone());
+                    s.set_cancel_handler(move || {
+                        if a.load(Ordering::SeqCst) != 0 || d.swap(true, Ordering::SeqCst) {
+                            b.fetch_add(1, Ordering::SeqCst);
+                        }
+                        c.fetch_add(1, Ordering::SeqCst);
+                    });
+                    if kind == SourceKind::Timer {
+                        s.set_timer(Time::after_nanos(100_000), 200_000, 0).unwrap();
+                    }
+                    s.activate();
+                    for i in 0..(x % 50) {
+                        if kind == SourceKind::DataAdd {
+                            s.merge_data(i + 1).unwrap();
+                        }
+                        if i % 17 == 3 {
+                            s.suspend().unwrap();
+                            s.resume().unwrap();
+                        }
+                        if kind == SourceKind::Timer && i % 23 == 5 {
+                            s.set_timer(Time::after_nanos(50_000), 100_000, 0).unwrap();
+                        }
+                    }
+                    s.cancel();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(
+        wait_until(Duration::from_secs(30), || cancels.load(Ordering::SeqCst)
+            == 600),
+        "cancel handlers: {} of 600",
+        cancels.load(Ordering::SeqCst)
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(cancels.load(Ordering::SeqCst), 600);
+    assert_eq!(
+        bad.load(Ordering::SeqCst),
+        0,
+        "a handler overlapped or ran after cancel"
+    );
+}

@@ -507,3 +507,73 @@ fn stress_sources() {
         "a handler overlapped or ran after cancel"
     );
 }
+
+#[test]
+fn stress_fd_reuse() {
+    // Pairs are opened, watched, fed, cancelled and closed in the cancel handler from three
+    // threads at once, so fd numbers are reused while older registrations go away. Every
+    // byte written is read exactly once by the source of its own pair, and nothing runs
+    // after a cancel handler.
+    let q = Queue::concurrent("fd.stress");
+    let errors = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let (q, errors) = (q.clone(), errors.clone());
+            std::thread::spawn(move || {
+                for round in 0..200usize {
+                    let (a, b) = UnixStream::pair().unwrap();
+                    a.set_nonblocking(true).unwrap();
+                    let fd = a.as_raw_fd();
+                    let a = Arc::new(Mutex::new(Some(a)));
+                    let got = Arc::new(AtomicUsize::new(0));
+                    let closed = Arc::new(AtomicBool::new(false));
+                    let s = Source::new(SourceKind::Read, fd as usize, 0, &q).unwrap();
+                    let (a2, g, c, e) = (a.clone(), got.clone(), closed.clone(), errors.clone());
+                    s.set_event_handler(move || {
+                        if c.load(Ordering::SeqCst) {
+                            e.fetch_add(1, Ordering::SeqCst);
+                            return;
+                        }
+                        use std::io::Read;
+                        let mut buf = [0u8; 64];
+                        if let Some(sock) = a2.lock().unwrap().as_ref() {
+                            while let Ok(n) = (&*sock).read(&mut buf) {
+                                if n == 0 {
+                                    break;
+                                }
+                                if buf[..n].iter().any(|&x| x != (round % 251) as u8) {
+                                    e.fetch_add(1, Ordering::SeqCst);
+                                }
+                                g.fetch_add(n, Ordering::SeqCst);
+                            }
+                        }
+                    });
+                    let (a3, c2) = (a.clone(), closed.clone());
+                    let (tx, rx) = mpsc::channel();
+                    let tx = Mutex::new(tx);
+                    s.set_cancel_handler(move || {
+                        c2.store(true, Ordering::SeqCst);
+                        drop(a3.lock().unwrap().take()); // closes the fd
+                        tx.lock().unwrap().send(()).unwrap();
+                    });
+                    s.activate();
+                    let want = 1 + round % 7;
+                    use std::io::Write;
+                    (&b).write_all(&vec![(round % 251) as u8; want]).unwrap();
+                    if !wait_until(Duration::from_secs(20), || {
+                        got.load(Ordering::SeqCst) == want
+                    }) {
+                        errors.fetch_add(1, Ordering::SeqCst);
+                    }
+                    s.cancel();
+                    rx.recv_timeout(Duration::from_secs(20)).unwrap();
+                    drop(b);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(errors.load(Ordering::SeqCst), 0);
+}

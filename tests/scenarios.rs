@@ -608,3 +608,66 @@ fn stress_group_waits() {
     }
     assert_eq!(notified.load(Ordering::SeqCst), rounds);
 }
+
+#[test]
+fn stress_nested_sync() {
+    // Nested syncs in one lock order (outer -> inner, inner targets a serial root), from four
+    // threads and from work running on the queues, with asyncs in between; apply inside
+    // sync too. Everything finishes, and the serial queues never run two items at once.
+    let top = Queue::serial("nest.top");
+    let outer = QueueBuilder::new()
+        .label("nest.outer")
+        .target(&top)
+        .build()
+        .unwrap();
+    let inner = Queue::serial("nest.inner");
+    let busy = Arc::new(AtomicUsize::new(0));
+    let overlap = Arc::new(AtomicUsize::new(0));
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = Group::new();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (outer, inner, busy, overlap, count, g) = (
+                outer.clone(),
+                inner.clone(),
+                busy.clone(),
+                overlap.clone(),
+                count.clone(),
+                g.clone(),
+            );
+            std::thread::spawn(move || {
+                for i in 0..300 {
+                    let (inner2, busy2, overlap2, count2) =
+                        (inner.clone(), busy.clone(), overlap.clone(), count.clone());
+                    let work = move || {
+                        if busy2.fetch_add(1, Ordering::SeqCst) != 0 {
+                            overlap2.fetch_add(1, Ordering::SeqCst);
+                        }
+                        inner2
+                            .exec_sync(|| {
+                                let sum = AtomicUsize::new(0);
+                                rgcd::apply(64, None, |k| {
+                                    sum.fetch_add(k, Ordering::Relaxed);
+                                });
+                                assert_eq!(sum.load(Ordering::Relaxed), 63 * 64 / 2);
+                            })
+                            .unwrap();
+                        busy2.fetch_sub(1, Ordering::SeqCst);
+                        count2.fetch_add(1, Ordering::SeqCst);
+                    };
+                    if i % 2 == 0 {
+                        outer.exec_sync(work).unwrap();
+                    } else {
+                        g.exec_async(&outer, work);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    g.wait(secs(60)).expect("all nested work finished");
+    assert_eq!(count.load(Ordering::SeqCst), 1200);
+    assert_eq!(overlap.load(Ordering::SeqCst), 0);
+}

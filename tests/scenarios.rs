@@ -671,3 +671,109 @@ fn stress_nested_sync() {
     assert_eq!(count.load(Ordering::SeqCst), 1200);
     assert_eq!(overlap.load(Ordering::SeqCst), 0);
 }
+
+#[test]
+fn stress_suspend_retarget() {
+    // Wide and serial queues suspended, resumed and retargeted while work, barriers and syncs
+    // flow through them: every item runs exactly once, barriers run alone, serial items in
+    // FIFO order.
+    let roots = [Queue::concurrent("sr.r0"), Queue::concurrent("sr.r1")];
+    let conc = Queue::concurrent("sr.c");
+    let serial = Queue::serial("sr.s");
+    let submitted = Arc::new(AtomicUsize::new(0));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let in_barrier = Arc::new(AtomicUsize::new(0));
+    let in_plain = Arc::new(AtomicUsize::new(0));
+    let violations = Arc::new(AtomicUsize::new(0));
+    let serial_next = Arc::new(AtomicUsize::new(0));
+    let serial_seq = Arc::new(AtomicUsize::new(0));
+    // Numbering and submitting under one lock makes the numbers the submission order.
+    let serial_lock = Arc::new(Mutex::new(()));
+    let g = Group::new();
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (roots, conc, serial) = (roots.clone(), conc.clone(), serial.clone());
+            let (sub, ran, inb, inp, vio, g) = (
+                submitted.clone(),
+                ran.clone(),
+                in_barrier.clone(),
+                in_plain.clone(),
+                violations.clone(),
+                g.clone(),
+            );
+            let (snext, sseq) = (serial_next.clone(), serial_seq.clone());
+            let serial_lock = serial_lock.clone();
+            std::thread::spawn(move || {
+                let mut x = 0xD1B5_4A32_D192_ED03u64 ^ (t + 1);
+                for _ in 0..2500 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let r = ran.clone();
+                    match x % 10 {
+                        0..=2 => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            let (inb, inp, vio) = (inb.clone(), inp.clone(), vio.clone());
+                            g.exec_async(&conc, move || {
+                                inp.fetch_add(1, Ordering::SeqCst);
+                                if inb.load(Ordering::SeqCst) != 0 {
+                                    vio.fetch_add(1, Ordering::SeqCst);
+                                }
+                                inp.fetch_sub(1, Ordering::SeqCst);
+                                r.fetch_add(1, Ordering::SeqCst);
+                            });
+                        }
+                        3 => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            let (inb, inp, vio) = (inb.clone(), inp.clone(), vio.clone());
+                            conc.barrier_sync(move || {
+                                if inb.fetch_add(1, Ordering::SeqCst) != 0
+                                    || inp.load(Ordering::SeqCst) != 0
+                                {
+                                    vio.fetch_add(1, Ordering::SeqCst);
+                                }
+                                inb.fetch_sub(1, Ordering::SeqCst);
+                                r.fetch_add(1, Ordering::SeqCst);
+                            })
+                            .unwrap();
+                        }
+                        4 => {
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            conc.exec_sync(move || {
+                                r.fetch_add(1, Ordering::SeqCst);
+                            })
+                            .unwrap();
+                        }
+                        5 => {
+                            conc.suspend().unwrap();
+                            std::thread::yield_now();
+                            conc.resume().unwrap();
+                        }
+                        6 => conc.set_target(&roots[(x >> 9) as usize % 2]).unwrap(),
+                        7 => serial.set_target(&roots[(x >> 9) as usize % 2]).unwrap(),
+                        _ => {
+                            // Serial FIFO: items must run in the order they were numbered.
+                            sub.fetch_add(1, Ordering::SeqCst);
+                            let _l = serial_lock.lock().unwrap();
+                            let (snext, vio) = (snext.clone(), vio.clone());
+                            let my = sseq.fetch_add(1, Ordering::SeqCst);
+                            g.exec_async(&serial, move || {
+                                if snext.fetch_add(1, Ordering::SeqCst) != my {
+                                    vio.fetch_add(1, Ordering::SeqCst);
+                                }
+                                r.fetch_add(1, Ordering::SeqCst);
+                            });
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    g.wait(secs(60)).expect("every item ran");
+    conc.barrier_sync(|| ()).unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), submitted.load(Ordering::SeqCst));
+    assert_eq!(violations.load(Ordering::SeqCst), 0);
+}

@@ -22,7 +22,7 @@ fn not_supported(what: &'static str) -> Error {
 pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
     status(|| {
         // SAFETY: the caller passes a handle it owns a reference to.
-        let (h, kind) = unsafe { header(object, "object")? };
+        let (_, kind) = unsafe { header(object, "object")? };
         // SAFETY: handles are `Arc` data pointers of the type their tag names.
         unsafe {
             match kind {
@@ -37,7 +37,6 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
                 Kind::Source => Arc::increment_strong_count(object as *const SourceInner),
             }
         }
-        let _ = h;
         Ok(0)
     })
 }

@@ -85,13 +85,13 @@ pub fn thread_count() -> usize {
     POOL.get().map_or(0, |p| p.threads.load(Ordering::Relaxed))
 }
 
-fn max_threads_from_env(ncpu: usize) -> usize {
+/// `RGCD_MAX_THREADS` (a positive integer), else 255.
+fn max_threads_from_env() -> usize {
     std::env::var("RGCD_MAX_THREADS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(255)
-        .max(ncpu.min(2))
 }
 
 impl Pool {
@@ -107,7 +107,7 @@ impl Pool {
             threads: AtomicUsize::new(0),
             blocked: AtomicUsize::new(0),
             ncpu,
-            max_threads: max_threads_from_env(ncpu),
+            max_threads: max_threads_from_env(),
             next_id: AtomicUsize::new(0),
             monitor: monitor::Monitor::new(),
         }

@@ -76,6 +76,7 @@ pub(crate) fn invalid(msg: &'static str) -> Error {
 }
 
 /// The object header behind a handle.
+#[inline]
 pub(crate) unsafe fn header<'a>(
     p: *const c_void,
     what: &'static str,
@@ -97,10 +98,12 @@ pub(crate) unsafe fn header<'a>(
     }
 }
 
+#[cold]
 fn wrong_type(what: &'static str, want: &'static str) -> Error {
     Error::new(ErrorKind::WrongType, format!("{what} is not a {want}"))
 }
 
+#[inline]
 pub(crate) unsafe fn queue_ref<'a>(
     p: *const c_void,
     what: &'static str,
@@ -134,6 +137,7 @@ pub(crate) unsafe fn semaphore_ref<'a>(
     }
 }
 
+#[inline]
 pub(crate) fn function(
     f: rgcd_function_t,
     what: &'static str,

@@ -263,6 +263,18 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
             ),
         ));
     }
+    // The common case first: a serial queue on a global queue, free now.
+    if q.flavor() == Flavor::Serial && q.target().flavor() == Flavor::Root && try_lock(q, false) {
+        struct Unlock<'a>(&'a QueueInner);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                self.0.unlock(false);
+            }
+        }
+        let _unlock = Unlock(q);
+        with_frame(q, work);
+        return Ok(());
+    }
     let mut held = [(ptr::null::<QueueInner>(), Hold::Lock); MAX_CHAIN];
     if let Some(n) = try_acquire_chain(q, barrier, &mut held) {
         let r = catch_unwind(AssertUnwindSafe(|| with_frame(q, &mut *work)));

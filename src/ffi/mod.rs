@@ -115,6 +115,7 @@ pub(crate) unsafe fn queue_ref<'a>(
     }
 }
 
+#[inline]
 pub(crate) unsafe fn group_ref<'a>(
     p: *const c_void,
     what: &'static str,
@@ -126,6 +127,7 @@ pub(crate) unsafe fn group_ref<'a>(
     }
 }
 
+#[inline]
 pub(crate) unsafe fn semaphore_ref<'a>(
     p: *const c_void,
     what: &'static str,

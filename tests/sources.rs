@@ -577,3 +577,111 @@ fn stress_fd_reuse() {
     }
     assert_eq!(errors.load(Ordering::SeqCst), 0);
 }
+
+#[test]
+fn stress_timers() {
+    // 400 one-shot timers with assorted delays and leeways, armed from four threads while
+    // half of them are re-armed or disarmed again: each live one fires exactly once, never
+    // before its deadline, and disarmed ones never fire.
+    let q = Queue::concurrent("timer.stress");
+    let early = Arc::new(AtomicUsize::new(0));
+    let fires = Arc::new(AtomicUsize::new(0));
+    let dup = Arc::new(AtomicUsize::new(0));
+    let expected = Arc::new(AtomicUsize::new(0));
+    let keep = Arc::new(Mutex::new(Vec::new()));
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (q, early, fires, dup, expected, keep) = (
+                q.clone(),
+                early.clone(),
+                fires.clone(),
+                dup.clone(),
+                expected.clone(),
+                keep.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut x = 0xA076_1D64_78BD_642Fu64 ^ (t + 7);
+                for _ in 0..100 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let strict = x % 5 == 0;
+                    let s = Source::new(
+                        SourceKind::Timer,
+                        0,
+                        if strict { TIMER_STRICT } else { 0 },
+                        &q,
+                    )
+                    .unwrap();
+                    let deadline = Arc::new(AtomicU64::new(0));
+                    let hit = Arc::new(AtomicUsize::new(0));
+                    let (d, h, e, f, du) = (
+                        deadline.clone(),
+                        hit.clone(),
+                        early.clone(),
+                        fires.clone(),
+                        dup.clone(),
+                    );
+                    s.set_event_handler(move || {
+                        // SAFETY: clock_gettime into a valid timespec.
+                        let now = unsafe {
+                            let mut ts: libc::timespec = std::mem::zeroed();
+                            libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+                            ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+                        };
+                        if now < d.load(Ordering::SeqCst) {
+                            e.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if h.fetch_add(1, Ordering::SeqCst) != 0 {
+                            du.fetch_add(1, Ordering::SeqCst);
+                        }
+                        f.fetch_add(1, Ordering::SeqCst);
+                    });
+                    s.activate();
+                    let delay = 1_000_000 + (x >> 8) % 30_000_000;
+                    let leeway = (x >> 40) % 5_000_000;
+                    let arm = |delay: u64| {
+                        let when = Time::after_nanos(delay as i64);
+                        deadline.store(when.raw(), Ordering::SeqCst);
+                        s.set_timer(when, u64::MAX, leeway).unwrap();
+                    };
+                    arm(delay);
+                    match (x >> 20) % 4 {
+                        0 => arm(delay / 2 + 500_000), // re-armed earlier
+                        1 => {
+                            // disarmed
+                            s.set_timer(Time::FOREVER, u64::MAX, 0).unwrap();
+                            keep.lock().unwrap().push(s);
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    expected.fetch_add(1, Ordering::SeqCst);
+                    keep.lock().unwrap().push(s);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let want = expected.load(Ordering::SeqCst);
+    assert!(wait_until(Duration::from_secs(30), || fires
+        .load(Ordering::SeqCst)
+        >= want));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        fires.load(Ordering::SeqCst),
+        want,
+        "disarmed timers fired or live ones were lost"
+    );
+    assert_eq!(dup.load(Ordering::SeqCst), 0, "a one-shot fired twice");
+    assert_eq!(
+        early.load(Ordering::SeqCst),
+        0,
+        "a timer fired before its deadline"
+    );
+    for s in keep.lock().unwrap().iter() {
+        s.cancel();
+    }
+}

@@ -455,9 +455,7 @@ fn stress_mixed_operations() {
             std::thread::spawn(move || {
                 let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ t;
                 for _ in 0..3000 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    xorshift(&mut x);
                     let r = ran.clone();
                     match x % 8 {
                         0 | 1 => {
@@ -706,9 +704,7 @@ fn stress_suspend_retarget() {
             std::thread::spawn(move || {
                 let mut x = 0xD1B5_4A32_D192_ED03u64 ^ (t + 1);
                 for _ in 0..2500 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    xorshift(&mut x);
                     let r = ran.clone();
                     match x % 10 {
                         0..=2 => {
@@ -776,4 +772,11 @@ fn stress_suspend_retarget() {
     conc.barrier_sync(|| ()).unwrap();
     assert_eq!(ran.load(Ordering::SeqCst), submitted.load(Ordering::SeqCst));
     assert_eq!(violations.load(Ordering::SeqCst), 0);
+}
+
+/// One step of xorshift64: the stress tests' cheap, reproducible choices.
+fn xorshift(x: &mut u64) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
 }

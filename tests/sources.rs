@@ -444,9 +444,7 @@ fn stress_sources() {
             std::thread::spawn(move || {
                 let mut x = 0x2545_F491_4F6C_DD1Du64 ^ t;
                 for _ in 0..150 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    xorshift(&mut x);
                     let kind = if x % 2 == 0 {
                         SourceKind::DataAdd
                     } else {
@@ -602,9 +600,7 @@ fn stress_timers() {
             std::thread::spawn(move || {
                 let mut x = 0xA076_1D64_78BD_642Fu64 ^ (t + 7);
                 for _ in 0..100 {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    xorshift(&mut x);
                     let strict = x % 5 == 0;
                     let s = Source::new(
                         SourceKind::Timer,
@@ -684,4 +680,11 @@ fn stress_timers() {
     for s in keep.lock().unwrap().iter() {
         s.cancel();
     }
+}
+
+/// One step of xorshift64: the stress tests' cheap, reproducible choices.
+fn xorshift(x: &mut u64) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
 }

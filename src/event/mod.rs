@@ -17,7 +17,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-pub(crate) use signal::valid as signal_valid_raw;
+pub(crate) use signal::valid as signal_valid;
 pub(crate) use timers::TimerId;
 
 const SIGNAL_KEY: u64 = u64::MAX - 1;
@@ -25,10 +25,6 @@ const SIGNAL_KEY: u64 = u64::MAX - 1;
 /// The signal sources, by signal number.
 type SignalTable = HashMap<i32, Vec<Arc<SourceInner>>>;
 const EVENTS: usize = 256;
-
-pub(crate) fn signal_valid(sig: usize) -> bool {
-    signal_valid_raw(sig)
-}
 
 enum TimerTarget {
     After(SendPtr),

@@ -156,14 +156,7 @@ pub extern "C" fn rgcd_get_global_queue(identifier: isize, flags: usize) -> rgcd
                 format!("unknown QoS class or priority {identifier}"),
             )
         })?;
-        Ok(as_handle(q::root(match qos {
-            Qos::UserInteractive => 0,
-            Qos::UserInitiated => 1,
-            Qos::Default | Qos::Unspecified => 2,
-            Qos::Utility => 3,
-            Qos::Background => 4,
-            Qos::Maintenance => 5,
-        })))
+        Ok(as_handle(q::root(qos.root_index())))
     })
 }
 

@@ -93,7 +93,8 @@ impl Qos {
         }
     }
 
-    fn root_index(self) -> usize {
+    /// The index of this class's root (global) queue.
+    pub(crate) fn root_index(self) -> usize {
         match self {
             Qos::UserInteractive => 0,
             Qos::UserInitiated => 1,

@@ -175,7 +175,9 @@ typedef uint32_t rgcd_source_handler_t;
 // Custom data, replaced: handle 0, mask 0; data = the last value merged.
 #define RGCD_SOURCE_TYPE_DATA_REPLACE 3
 
-// fd readable: handle = fd, mask 0; data = bytes available (0 at end of file).
+// fd readable: handle = fd, mask 0; data = bytes available. End of file (a pipe whose writers
+// closed, a socket whose peer shut down writing) comes after the unread bytes, as one event
+// with data 0; the source is then quiet until cancelled.
 #define RGCD_SOURCE_TYPE_READ 4
 
 // fd writable: handle = fd, mask 0; data = estimated buffer space (at least 1).
@@ -281,6 +283,11 @@ int rgcd_resume(rgcd_object_t object);
 // Activates an object created inactive (`RGCD_QUEUE_INACTIVE`); work queued meanwhile then
 // runs. Activating an active object does nothing and returns 0. `RGCD_ENOTSUP` for groups
 // and semaphores.
+//
+// For a source this registers it (fd, signal, process, timer). A registration that fails —
+// an fd closed since the source was created, say — returns `RGCD_EINVAL` with the reason in
+// `rgcd_last_error()`, and the source is then cancelled, as in libdispatch: its cancel
+// handler runs once, its registration and event handlers never.
 int rgcd_activate(rgcd_object_t object);
 
 // Sets the application context of `object` (passed to its finalizer). Global queues refuse
@@ -393,6 +400,13 @@ int rgcd_main(void);
 // The number of worker threads alive now (for tests and diagnostics).
 size_t rgcd_pool_thread_count(void);
 
+// The number of rgcd objects alive now: queues (other than the global and main queues),
+// groups, semaphores and sources that were created and not yet destroyed. For tests and
+// diagnostics: after everything was cancelled and released (and finalizers ran), it is back
+// at its earlier value. Objects are destroyed asynchronously after their last release when
+// work or a handler still holds them, so poll for a while before concluding a leak.
+size_t rgcd_debug_live_objects(void);
+
 // Creates a counting semaphore with `value` permits (+1 reference). NULL with `RGCD_EINVAL`
 // when `value` is negative.
 rgcd_semaphore_t rgcd_semaphore_create(intptr_t value);
@@ -409,7 +423,8 @@ int rgcd_semaphore_signal(rgcd_semaphore_t sema);
 // source's context (`rgcd_set_context`).
 //
 // NULL with `RGCD_EINVAL` for an unknown type, a handle or mask the type does not take, an fd
-// that is not open, a signal that cannot be caught (0, SIGKILL, SIGSTOP, > 64).
+// that is not open, a signal that cannot be caught (0, SIGKILL, SIGSTOP, > 64) or that the C
+// library keeps for itself (32 and 33 with glibc: those below `SIGRTMIN`).
 // A source stays registered until it is cancelled, even after its last release.
 rgcd_source_t rgcd_source_create(rgcd_source_type_t type_,
                                  uintptr_t handle,
@@ -443,7 +458,9 @@ int rgcd_source_set_handler_ctx_f(rgcd_source_t source,
 
 // Cancels the source, asynchronously: no event handler starts after this returns (one that
 // is running finishes), then the cancel handler runs exactly once. Cancelling twice is fine;
-// an inactive source runs its cancel handler once activated.
+// an inactive source runs its cancel handler once activated, a suspended one once resumed.
+// From the cancel on, the source drops its registration and any pending data, takes no more
+// merges, costs no CPU, and is freed (its finalizer runs) after its last release.
 int rgcd_source_cancel(rgcd_source_t source);
 
 // 1 if the source was cancelled, 0 if not, or an error.

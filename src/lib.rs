@@ -46,7 +46,7 @@ mod time;
 pub use apply::apply;
 pub use error::{Error, ErrorKind};
 pub use group::Group;
-pub use object::Finalizer;
+pub use object::{live_objects, Finalizer};
 pub use once::Once;
 pub use pool::thread_count;
 pub use queue::{main, Qos, Queue, QueueBuilder};

@@ -30,11 +30,36 @@ pub(crate) struct ObjHeader {
     pub(crate) aux: u32,
 }
 
+/// Objects created and not yet destroyed, by kind (index `kind - 1`): global queues are not
+/// counted. One cache line per kind, so creating queues does not contend with sources.
+#[repr(align(64))]
+struct LiveCount(AtomicUsize);
+
+#[allow(clippy::declare_interior_mutable_const)]
+const LIVE_ZERO: LiveCount = LiveCount(AtomicUsize::new(0));
+static LIVE: [LiveCount; 4] = [LIVE_ZERO; 4];
+
+/// How many rgcd objects (queues other than the global and main queues, groups, semaphores,
+/// sources) are alive now: created and not yet destroyed. For tests: after a cancel or a
+/// shutdown, a count back at its earlier value shows everything was freed.
+pub fn live_objects() -> usize {
+    LIVE.iter().map(|c| c.0.load(Ordering::Relaxed)).sum()
+}
+
 impl ObjHeader {
-    pub(crate) const fn new(kind: Kind, aux: u32) -> Self {
+    /// A header for a new object, counted as live until `kill`.
+    pub(crate) fn new(kind: Kind, aux: u32) -> Self {
+        LIVE[kind as usize - 1].0.fetch_add(1, Ordering::Relaxed);
         ObjHeader {
             tag: AtomicU32::new(MAGIC | kind as u32),
             aux,
+        }
+    }
+
+    /// Takes an object that lives forever (a global queue) out of the live count.
+    pub(crate) fn immortal(&self) {
+        if let Some(k) = self.kind() {
+            LIVE[k as usize - 1].0.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -57,6 +82,9 @@ impl ObjHeader {
     /// Marks the object dead (a handle used after its last release then fails the tag check
     /// for as long as the memory is not reused).
     pub(crate) fn kill(&self) {
+        if let Some(k) = self.kind() {
+            LIVE[k as usize - 1].0.fetch_sub(1, Ordering::Relaxed);
+        }
         self.tag.store(DEAD, Ordering::Relaxed);
     }
 }

@@ -23,7 +23,7 @@ use crate::time::Time;
 use std::mem::offset_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The kinds of source, with the C ABI's numbers.
@@ -153,8 +153,13 @@ pub(crate) struct SourceInner {
     spec: Mutex<Option<TimerSpec>>,
     /// The armed timer (`TimerId::pack`) or `NO_TIMER`; changed under the reactor's timer lock.
     pub(crate) timer: AtomicU64,
+    /// A repeating timer that fired and waits for its handler: its next deadline (`NO_TIMER`:
+    /// none), interval and leeway. Changed under the reactor's timer lock.
+    pub(crate) parked: [AtomicU64; 3],
     /// A process source's pidfd (-1 if none).
     pub(crate) pidfd: AtomicI32,
+    /// A reader was told of the end of file (data 0): it is not re-armed.
+    eof: AtomicBool,
 }
 
 // SAFETY: shared state is atomic or behind mutexes; the target pointer is an owned reference.
@@ -238,12 +243,26 @@ impl SourceInner {
             }),
             spec: Mutex::new(None),
             timer: AtomicU64::new(NO_TIMER),
+            parked: [
+                AtomicU64::new(NO_TIMER),
+                AtomicU64::new(0),
+                AtomicU64::new(0),
+            ],
             pidfd: AtomicI32::new(-1),
+            eof: AtomicBool::new(false),
         }))
     }
 
     pub(crate) fn fd(&self) -> i32 {
         self.handle as i32
+    }
+
+    pub(crate) fn set_at_eof(&self) {
+        self.eof.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn at_eof(&self) -> bool {
+        self.eof.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_canceled(&self) -> bool {
@@ -334,9 +353,12 @@ impl SourceInner {
         }
     }
 
-    /// Merges event data and schedules delivery.
+    /// Merges event data and schedules delivery. A cancelled source takes no more data.
     pub(crate) fn merge(&self, value: u64) {
         use SourceKind::*;
+        if self.is_canceled() {
+            return;
+        }
         match self.kind {
             DataAdd | Signal | Timer => {
                 if value == 0 {
@@ -362,9 +384,13 @@ impl SourceInner {
         self.schedule();
     }
 
+    /// May the link be enqueued in state `s`? Once cancelled, only to run the cancel handler
+    /// (once); pending data and a pending registration are dropped then, never delivered.
     fn runnable(s: u64) -> bool {
-        s & (ENQUEUED | INACTIVE | SUSPEND_MASK) == 0
-            && (s & (PENDING | REG_PENDING) != 0 || s & (CANCELED | CANCEL_DONE) == CANCELED)
+        if s & (ENQUEUED | INACTIVE | SUSPEND_MASK | CANCEL_DONE) != 0 {
+            return false;
+        }
+        s & (CANCELED | PENDING | REG_PENDING) != 0
     }
 
     /// Enqueues the link if the source has something to deliver and may deliver it.
@@ -395,7 +421,12 @@ impl SourceInner {
         if s & (SUSPEND_MASK | INACTIVE) != 0 {
             // Suspended after the link was enqueued: deliver on resume.
         } else if s & CANCELED != 0 {
-            if self.state.fetch_or(CANCEL_DONE, Ordering::AcqRel) & CANCEL_DONE == 0 {
+            // Drop what was pending: a cancelled source delivers nothing but its cancel.
+            let prev = self.state.fetch_or(CANCEL_DONE, Ordering::AcqRel);
+            self.state
+                .fetch_and(!(PENDING | REG_PENDING), Ordering::AcqRel);
+            self.pending.store(0, Ordering::Release);
+            if prev & CANCEL_DONE == 0 {
                 self.call(Which::Cancel);
                 // Nothing can run any more: let the handlers (and their contexts) go.
                 self.clear_handlers();
@@ -414,9 +445,14 @@ impl SourceInner {
                     self.data.store(d, Ordering::Release);
                     self.call(Which::Event);
                 }
-                if matches!(self.kind, SourceKind::Read | SourceKind::Write) && !self.is_canceled()
-                {
-                    event::reactor().rearm(self);
+                if !self.is_canceled() {
+                    match self.kind {
+                        SourceKind::Read | SourceKind::Write => event::reactor().rearm(self),
+                        // A repeating timer left the heap when it fired; it goes back now that
+                        // its handler ran (fires missed meanwhile are counted then).
+                        SourceKind::Timer => event::reactor().rearm_timer(self),
+                        _ => {}
+                    }
                 }
             }
         }
@@ -435,9 +471,15 @@ impl SourceInner {
         if prev & CANCELED == 0 {
             self.state.fetch_or(REG_PENDING, Ordering::AcqRel);
             if let Err(e) = self.register() {
-                eprintln!(
-                    "rgcd: source registration failed ({e}); the source delivers nothing until cancelled"
-                );
+                // As libdispatch: a source that cannot be registered is cancelled (its cancel
+                // handler runs once, its registration handler never).
+                self.cancel();
+                return Err(e);
+            }
+            if self.is_canceled() {
+                // Cancelled while registering: `cancel` may have looked before the
+                // registration existed.
+                event::reactor().deregister(self);
             }
         }
         self.schedule();
@@ -603,7 +645,7 @@ impl Drop for SourceInner {
 /// let s = Source::new(SourceKind::DataAdd, 0, 0, &Queue::serial("src")).unwrap();
 /// let s2 = s.clone();
 /// s.set_event_handler(move || tx.send(s2.data()).unwrap());
-/// s.activate();
+/// s.activate().unwrap();
 /// s.merge_data(2).unwrap();
 /// assert!(rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap() >= 2);
 /// s.cancel();
@@ -649,9 +691,11 @@ impl Source {
         );
     }
 
-    /// Starts delivering events.
-    pub fn activate(&self) {
-        let _ = self.inner.activate();
+    /// Starts delivering events. A registration that fails (an fd closed since the source
+    /// was created, say) is an error, and the source is then cancelled: its cancel handler
+    /// runs once.
+    pub fn activate(&self) -> Result<(), Error> {
+        self.inner.activate()
     }
 
     /// Suspends delivery (events merge meanwhile).

@@ -34,7 +34,7 @@ fn source_timer() {
     });
     s.set_timer(Time::after_nanos(10 * MS as i64), 10 * MS, 0)
         .unwrap();
-    s.activate();
+    s.activate().unwrap();
     let t0 = Instant::now();
     assert!(wait_until(Duration::from_secs(20), || fires
         .load(Ordering::SeqCst)
@@ -58,7 +58,7 @@ fn source_timer() {
     });
     once.set_timer(Time::after_nanos(5 * MS as i64), u64::MAX, 0)
         .unwrap();
-    once.activate();
+    once.activate().unwrap();
     assert!(wait_until(Duration::from_secs(10), || hits
         .load(Ordering::SeqCst)
         == 1));
@@ -77,7 +77,7 @@ fn source_timer() {
     });
     re.set_timer(Time::after_nanos(MS as i64), u64::MAX, 0)
         .unwrap();
-    re.activate();
+    re.activate().unwrap();
     assert!(wait_until(Duration::from_secs(10), || n
         .load(Ordering::SeqCst)
         == 5));
@@ -108,7 +108,7 @@ fn source_cancel() {
         }
         tx2.lock().unwrap().send(()).unwrap();
     });
-    s.activate();
+    s.activate().unwrap();
     s.merge_data(1).unwrap();
     assert!(wait_until(Duration::from_secs(10), || in_handler
         .load(Ordering::SeqCst)));
@@ -140,7 +140,7 @@ fn source_cancel() {
     });
     s.merge_data(5).unwrap();
     s.cancel();
-    s.activate();
+    s.activate().unwrap();
     assert!(wait_until(Duration::from_secs(10), || ran
         .load(Ordering::SeqCst)
         == 1));
@@ -162,7 +162,7 @@ fn source_data_add() {
         t.fetch_add(s2.data(), Ordering::SeqCst);
         a.fetch_sub(1, Ordering::SeqCst);
     });
-    s.activate();
+    s.activate().unwrap();
     let threads: Vec<_> = (0..8)
         .map(|_| {
             let s = s.clone();
@@ -214,7 +214,7 @@ fn bounce_pairs(pairs: usize, bounces_each: usize) {
                     }
                 }
             });
-            src.activate();
+            src.activate().unwrap();
             keep.push((src, end));
         }
         use std::io::Write;
@@ -260,8 +260,8 @@ fn source_read_write_same_fd() {
         assert!(w2.data() >= 1);
         wc.fetch_add(1, Ordering::SeqCst);
     });
-    r.activate();
-    w.activate();
+    r.activate().unwrap();
+    w.activate().unwrap();
     assert!(wait_until(Duration::from_secs(10), || writes
         .load(Ordering::SeqCst)
         > 0));
@@ -306,7 +306,7 @@ fn source_hup() {
         std::thread::sleep(Duration::from_millis(20));
     });
     let cpu0 = cpu_time();
-    s.activate();
+    s.activate().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let used = cpu_time() - cpu0;
     s.cancel();
@@ -335,7 +335,7 @@ fn source_signal() {
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
     s.set_cancel_handler(move || tx.lock().unwrap().send(()).unwrap());
-    s.activate();
+    s.activate().unwrap();
     std::thread::sleep(Duration::from_millis(20));
     for i in 1..=5 {
         // SAFETY: signalling ourselves.
@@ -371,7 +371,7 @@ fn source_proc() {
     s.set_event_handler(move || {
         g.fetch_or(s2.data(), Ordering::SeqCst);
     });
-    s.activate();
+    s.activate().unwrap();
     assert!(wait_until(Duration::from_secs(20), || got
         .load(Ordering::SeqCst)
         & PROC_EXIT as u64
@@ -394,7 +394,7 @@ fn source_proc() {
     s.set_event_handler(move || {
         g.fetch_or(s2.data(), Ordering::SeqCst);
     });
-    s.activate();
+    s.activate().unwrap();
     assert!(wait_until(Duration::from_secs(10), || got
         .load(Ordering::SeqCst)
         & PROC_EXIT as u64
@@ -470,7 +470,7 @@ fn stress_sources() {
                     if kind == SourceKind::Timer {
                         s.set_timer(Time::after_nanos(100_000), 200_000, 0).unwrap();
                     }
-                    s.activate();
+                    s.activate().unwrap();
                     for i in 0..(x % 50) {
                         if kind == SourceKind::DataAdd {
                             s.merge_data(i + 1).unwrap();
@@ -554,7 +554,7 @@ fn stress_fd_reuse() {
                         drop(a3.lock().unwrap().take()); // closes the fd
                         tx.lock().unwrap().send(()).unwrap();
                     });
-                    s.activate();
+                    s.activate().unwrap();
                     let want = 1 + round % 7;
                     use std::io::Write;
                     (&b).write_all(&vec![(round % 251) as u8; want]).unwrap();
@@ -633,7 +633,7 @@ fn stress_timers() {
                         }
                         f.fetch_add(1, Ordering::SeqCst);
                     });
-                    s.activate();
+                    s.activate().unwrap();
                     let delay = 1_000_000 + (x >> 8) % 30_000_000;
                     let leeway = (x >> 40) % 5_000_000;
                     let arm = |delay: u64| {

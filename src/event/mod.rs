@@ -308,10 +308,12 @@ impl Reactor {
             }
             e.armed = Interest::default(); // one-shot: the report disarmed the fd
             for m in e.members.iter_mut().filter(|m| m.armed) {
+                // A peer's half-close ends the reading side only: a writer is not woken by
+                // it (it would be woken again after every handler while its buffer is full).
                 let hit = if m.write {
                     r.writable || r.hup
                 } else {
-                    r.readable || r.hup
+                    r.readable || r.hup || r.rdhup
                 };
                 if hit {
                     m.armed = false;
@@ -325,10 +327,14 @@ impl Reactor {
             let data = match src.kind {
                 SourceKind::Proc => Some(PROC_EXIT as u64),
                 _ if write => Some(write_estimate(fd)),
-                _ => read_estimate(fd, r.hup),
+                _ => read_estimate(fd, r.hup || r.rdhup),
             };
             match data {
                 Some(d) => {
+                    if d == 0 && !write {
+                        // End of file: delivered once, then the reader stays unarmed.
+                        src.set_at_eof();
+                    }
                     src.merge(d);
                     n += 1;
                 }
@@ -362,6 +368,13 @@ impl Reactor {
     ) -> Result<(), Error> {
         let mut fds = self.fds.lock().unwrap();
         let always_ready;
+        if fds.get(&fd).is_some_and(|e| self.is_stale(fd, e)) {
+            // The fd was closed (and maybe its number reused) while sources still watched it:
+            // their registration is gone with the old file. They never fire again (a report
+            // for the old generation is ignored); the new source gets a fresh registration.
+            let e = fds.remove(&fd).expect("checked above");
+            self.io_count.fetch_sub(e.members.len(), Ordering::AcqRel);
+        }
         if let Some(e) = fds.get_mut(&fd) {
             if e.kind != kind && !(e.kind == EntryKind::AlwaysReady && kind == EntryKind::Io) {
                 return Err(Error::new(
@@ -416,6 +429,31 @@ impl Reactor {
         Ok(())
     }
 
+    /// Does `e` belong to a file that is no longer open as `fd`? epoll forgets an fd when its
+    /// file is closed, so the entry's registration no longer exists (`ENOENT`, or `EBADF` for a
+    /// number not reused); a number taken by something epoll accepts was a regular file before.
+    fn is_stale(&self, fd: RawFd, e: &FdEntry) -> bool {
+        match e.kind {
+            EntryKind::AlwaysReady => {
+                let probe = Interest {
+                    read: true,
+                    write: false,
+                };
+                if self.poller.add(fd, key(fd, 0), probe).is_ok() {
+                    let _ = self.poller.delete(fd);
+                    true
+                } else {
+                    // SAFETY: F_GETFD only inspects the descriptor.
+                    unsafe { libc::fcntl(fd, libc::F_GETFD) < 0 }
+                }
+            }
+            _ => match self.poller.modify(fd, key(fd, e.generation), e.armed) {
+                Ok(()) => false,
+                Err(err) => matches!(err.raw_os_error(), Some(libc::ENOENT | libc::EBADF)),
+            },
+        }
+    }
+
     fn fire_always_ready(&self, src: &Arc<SourceInner>, fd: RawFd) {
         {
             let mut fds = self.fds.lock().unwrap();
@@ -431,6 +469,10 @@ impl Reactor {
         } else {
             read_estimate(fd, true).unwrap_or(1)
         };
+        if d == 0 {
+            // At the end of the file: delivered once.
+            src.set_at_eof();
+        }
         src.merge(d);
     }
 
@@ -542,7 +584,9 @@ impl Reactor {
         };
         let mut fds = self.fds.lock().unwrap();
         let Some(e) = fds.get_mut(&fd) else { return };
-        if src.is_canceled() {
+        if src.is_canceled() || src.at_eof() {
+            // A reader that was told of the end of file is not armed again: the condition
+            // cannot change on a pipe or socket, and re-arming would report it in a loop.
             return;
         }
         let Some(m) = e.members.iter_mut().find(|m| std::ptr::eq(&*m.src, src)) else {
@@ -693,15 +737,16 @@ impl Reactor {
         leeway: u64,
     ) {
         let deadline = start.to_monotonic();
+        let old;
         let wake = {
             let mut t = self.timers.lock().unwrap();
-            let old = src.timer.swap(NO_TIMER, Ordering::AcqRel);
-            if old != NO_TIMER {
-                t.remove(TimerId::unpack(old));
-            }
+            old = Self::unlink_timer(&mut t, src);
             if deadline == u64::MAX || src.is_canceled() {
                 let w = t.next_wake();
                 self.next_timer.store(w, Ordering::SeqCst);
+                drop(t);
+                // Outside the lock: the heap's reference may be the source's last.
+                drop(old);
                 return;
             }
             let id = t.insert(
@@ -718,16 +763,70 @@ impl Reactor {
             self.next_timer.store(w, Ordering::SeqCst);
             w
         };
+        drop(old);
         self.after_arm(wake);
+    }
+
+    /// Takes `src`'s timer out of the heap and forgets a parked one (under the timer lock).
+    /// The caller drops the result outside the lock.
+    fn unlink_timer(
+        t: &mut timers::TimerHeap<TimerTarget>,
+        src: &SourceInner,
+    ) -> Option<TimerTarget> {
+        src.parked[0].store(NO_TIMER, Ordering::Relaxed);
+        let old = src.timer.swap(NO_TIMER, Ordering::AcqRel);
+        if old != NO_TIMER {
+            t.remove(TimerId::unpack(old))
+        } else {
+            None
+        }
     }
 
     fn disarm_timer(&self, src: &SourceInner) {
         let mut t = self.timers.lock().unwrap();
-        let old = src.timer.swap(NO_TIMER, Ordering::AcqRel);
-        if old != NO_TIMER {
-            t.remove(TimerId::unpack(old));
-        }
+        let old = Self::unlink_timer(&mut t, src);
         self.next_timer.store(t.next_wake(), Ordering::SeqCst);
+        drop(t);
+        drop(old);
+    }
+
+    /// Puts a repeating timer that fired back into the heap once its handler ran; its next
+    /// deadline may have passed meanwhile, then it fires at the next turn with the fires missed.
+    pub(crate) fn rearm_timer(&self, src: &SourceInner) {
+        if src.parked[0].load(Ordering::Relaxed) == NO_TIMER {
+            return;
+        }
+        let wake = {
+            let mut t = self.timers.lock().unwrap();
+            let next = src.parked[0].swap(NO_TIMER, Ordering::Relaxed);
+            if next == NO_TIMER
+                || src.is_canceled()
+                || src.timer.load(Ordering::Acquire) != NO_TIMER
+            {
+                return;
+            }
+            // SAFETY: `src` is alive (the caller holds it) and is an `Arc` allocation.
+            let arc = unsafe {
+                Arc::increment_strong_count(src as *const SourceInner);
+                Arc::from_raw(src as *const SourceInner)
+            };
+            let interval = src.parked[1].load(Ordering::Relaxed);
+            let leeway = src.parked[2].load(Ordering::Relaxed);
+            let id = t.insert(
+                next,
+                leeway,
+                TimerTarget::Source {
+                    src: arc,
+                    interval,
+                    leeway,
+                },
+            );
+            src.timer.store(id.pack(), Ordering::Release);
+            let w = t.next_wake();
+            self.next_timer.store(w, Ordering::SeqCst);
+            w
+        };
+        self.after_arm(wake);
     }
 
     fn fire_timers(&self, due: &mut Vec<(u64, TimerTarget)>) -> usize {
@@ -752,21 +851,19 @@ impl Reactor {
                     let step = (*interval).max(1_000);
                     let count = 1 + (now - *deadline) / step;
                     fire.push((src.clone(), count));
+                    src.timer.store(NO_TIMER, Ordering::Release);
                     if src.is_canceled() {
-                        src.timer.store(NO_TIMER, Ordering::Release);
                         continue;
                     }
-                    let next = *deadline + count * step;
-                    let id = t.insert(
-                        next,
-                        *leeway,
-                        TimerTarget::Source {
-                            src: src.clone(),
-                            interval: *interval,
-                            leeway: *leeway,
-                        },
+                    // Parked until its handler ran (`rearm_timer`): a timer whose fire is
+                    // not delivered yet (target busy or suspended, source suspended) costs
+                    // nothing meanwhile, and the fires it misses are counted when it re-arms.
+                    src.parked[1].store(*interval, Ordering::Relaxed);
+                    src.parked[2].store(*leeway, Ordering::Relaxed);
+                    src.parked[0].store(
+                        deadline.saturating_add(count.saturating_mul(step)),
+                        Ordering::Relaxed,
                     );
-                    src.timer.store(id.pack(), Ordering::Release);
                 }
             }
             self.next_timer.store(t.next_wake(), Ordering::SeqCst);

@@ -51,8 +51,11 @@ pub(crate) struct Ready {
     pub(crate) key: u64,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
-    /// Hang-up or error: readers must be told even with nothing to read.
+    /// Hang-up or error (`EPOLLHUP`, `EPOLLERR`): readers and writers must be told.
     pub(crate) hup: bool,
+    /// The peer shut down its writing side (`EPOLLRDHUP`): readers must be told (end of
+    /// file); writers may still write.
+    pub(crate) rdhup: bool,
 }
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -137,7 +140,8 @@ impl Poller {
                 key,
                 readable: e & (libc::EPOLLIN | libc::EPOLLPRI) as u32 != 0,
                 writable: e & libc::EPOLLOUT as u32 != 0,
-                hup: e & (libc::EPOLLHUP | libc::EPOLLRDHUP | libc::EPOLLERR) as u32 != 0,
+                hup: e & (libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0,
+                rdhup: e & libc::EPOLLRDHUP as u32 != 0,
             });
         }
         out.len() - before

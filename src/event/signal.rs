@@ -35,7 +35,13 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 /// Is `sig` a signal a source may watch?
 pub(crate) fn valid(sig: usize) -> bool {
-    sig > 0 && sig < MAX_SIGNAL && sig != libc::SIGKILL as usize && sig != libc::SIGSTOP as usize
+    // Signals between the standard ones and SIGRTMIN (32 and 33 with glibc) belong to the C
+    // library (thread cancellation, setxid): taking them over would break it.
+    sig > 0
+        && sig < MAX_SIGNAL
+        && sig != libc::SIGKILL as usize
+        && sig != libc::SIGSTOP as usize
+        && (sig < 32 || sig >= libc::SIGRTMIN() as usize)
 }
 
 pub(crate) struct Signals {

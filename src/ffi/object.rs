@@ -109,6 +109,11 @@ pub unsafe extern "C" fn rgcd_resume(object: rgcd_object_t) -> c_int {
 /// Activates an object created inactive (`RGCD_QUEUE_INACTIVE`); work queued meanwhile then
 /// runs. Activating an active object does nothing and returns 0. `RGCD_ENOTSUP` for groups
 /// and semaphores.
+///
+/// For a source this registers it (fd, signal, process, timer). A registration that fails —
+/// an fd closed since the source was created, say — returns `RGCD_EINVAL` with the reason in
+/// `rgcd_last_error()`, and the source is then cancelled, as in libdispatch: its cancel
+/// handler runs once, its registration and event handlers never.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_activate(object: rgcd_object_t) -> c_int {
     status(|| {

@@ -431,3 +431,13 @@ pub extern "C" fn rgcd_main() -> c_int {
 pub extern "C" fn rgcd_pool_thread_count() -> libc::size_t {
     crate::pool::thread_count()
 }
+
+/// The number of rgcd objects alive now: queues (other than the global and main queues),
+/// groups, semaphores and sources that were created and not yet destroyed. For tests and
+/// diagnostics: after everything was cancelled and released (and finalizers ran), it is back
+/// at its earlier value. Objects are destroyed asynchronously after their last release when
+/// work or a handler still holds them, so poll for a while before concluding a leak.
+#[no_mangle]
+pub extern "C" fn rgcd_debug_live_objects() -> libc::size_t {
+    crate::object::live_objects()
+}

@@ -26,7 +26,9 @@ pub const RGCD_SOURCE_TYPE_DATA_ADD: rgcd_source_type_t = 1;
 pub const RGCD_SOURCE_TYPE_DATA_OR: rgcd_source_type_t = 2;
 /// Custom data, replaced: handle 0, mask 0; data = the last value merged.
 pub const RGCD_SOURCE_TYPE_DATA_REPLACE: rgcd_source_type_t = 3;
-/// fd readable: handle = fd, mask 0; data = bytes available (0 at end of file).
+/// fd readable: handle = fd, mask 0; data = bytes available. End of file (a pipe whose writers
+/// closed, a socket whose peer shut down writing) comes after the unread bytes, as one event
+/// with data 0; the source is then quiet until cancelled.
 pub const RGCD_SOURCE_TYPE_READ: rgcd_source_type_t = 4;
 /// fd writable: handle = fd, mask 0; data = estimated buffer space (at least 1).
 pub const RGCD_SOURCE_TYPE_WRITE: rgcd_source_type_t = 5;
@@ -71,7 +73,8 @@ unsafe fn source_arc(s: rgcd_source_t) -> Result<std::mem::ManuallyDrop<Arc<Sour
 /// source's context (`rgcd_set_context`).
 ///
 /// NULL with `RGCD_EINVAL` for an unknown type, a handle or mask the type does not take, an fd
-/// that is not open, a signal that cannot be caught (0, SIGKILL, SIGSTOP, > 64).
+/// that is not open, a signal that cannot be caught (0, SIGKILL, SIGSTOP, > 64) or that the C
+/// library keeps for itself (32 and 33 with glibc: those below `SIGRTMIN`).
 /// A source stays registered until it is cancelled, even after its last release.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_source_create(
@@ -183,7 +186,9 @@ pub unsafe extern "C" fn rgcd_source_set_handler_ctx_f(
 
 /// Cancels the source, asynchronously: no event handler starts after this returns (one that
 /// is running finishes), then the cancel handler runs exactly once. Cancelling twice is fine;
-/// an inactive source runs its cancel handler once activated.
+/// an inactive source runs its cancel handler once activated, a suspended one once resumed.
+/// From the cancel on, the source drops its registration and any pending data, takes no more
+/// merges, costs no CPU, and is freed (its finalizer runs) after its last release.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_source_cancel(source: rgcd_source_t) -> c_int {
     status(|| {

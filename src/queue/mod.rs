@@ -181,6 +181,7 @@ static MAIN_QUEUE: OnceLock<usize> = OnceLock::new();
 fn leak(q: QueueInner) -> &'static QueueInner {
     // Global queues are never freed: one reference is leaked, so retain/release inside
     // rgcd (wake-ups) stay balanced and harmless.
+    q.obj.immortal();
     // SAFETY: `into_raw` gives a valid pointer that lives forever.
     unsafe { &*QueueRef::into_raw(QueueRef::new(q)) }
 }

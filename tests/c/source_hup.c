@@ -1,8 +1,8 @@
-/* source_hup: a read source on a socket whose peer is closed reports EOF (data == 0) and,
- * being level-triggered, keeps reporting it until cancelled -- but no faster than its handler
- * returns: the process must not spin on the hang-up while a handler runs or waits for its
- * queue (CPU time over 300 ms windows stays low). Data written before the close is delivered
- * first (data == bytes available), then EOF. The cancel handler closes the fd. */
+/* source_hup: a read source on a socket whose peer is closed reports the end of file once
+ * (one event with data == 0) and is then quiet until cancelled: no re-delivery, no spinning,
+ * also when the hang-up happens while the handler's queue is blocked. Data written before
+ * the close is delivered first (data == bytes available), then EOF. The cancel handler closes
+ * the fd. */
 #include "check.h"
 
 #include <errno.h>
@@ -119,7 +119,7 @@ static void blocker(void *ctx) {
   atomic_store(&blocker_running, 0);
 }
 
-#define CPU_LIMIT_NS (150ull * 1000000ull)
+#define CPU_LIMIT_NS (50ull * 1000000ull)
 
 int main(void) {
   start_watchdog(100);
@@ -128,61 +128,55 @@ int main(void) {
   unblock = rgcd_semaphore_create(0);
   CHECK(q != NULL && global != NULL && unblock != NULL);
 
-  /* 1. Peer closed before the source exists. The handler only sleeps 20 ms: EOF keeps being
-   * re-delivered, at the handler's pace, without spinning. */
+  /* 1. Peer closed before the source exists: one EOF, then nothing (and no CPU) while the
+   * source stays active. */
   {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     CHECK(close(sv[1]) == 0);
-    static struct src s = {.sleep_ms = 20};
+    static struct src s = {.sleep_ms = 0};
     make_source(&s, sv[0], q);
     CHECK_OK(rgcd_activate(s.src));
     WAIT_UNTIL(atomic_load(&s.calls) >= 1, 20000);
     CHECK_EQ(atomic_load(&s.first_data), 0);
-
-    /* Window A: the handler is re-delivered (and sleeps) over and over. */
-    int calls0 = atomic_load(&s.calls);
     uint64_t cpu_a = cpu_during_sleep(300);
-    int calls_a = atomic_load(&s.calls) - calls0;
-
-    /* Window B: the handler cannot run (its serial queue is blocked); the hang-up is
-     * pending the whole time. */
-    CHECK_OK(rgcd_async_f(q, NULL, blocker));
-    WAIT_UNTIL(atomic_load(&blocker_running), 20000);
-    sleep_ms(30); /* let a handler call in progress finish */
-    uint64_t cpu_b = cpu_during_sleep(300);
-    rgcd_semaphore_signal(unblock);
-    WAIT_UNTIL(!atomic_load(&blocker_running), 20000);
-
-    printf("source_hup: EOF re-delivered %d times in 300 ms using %.1f ms CPU; "
-           "%.1f ms CPU in 300 ms with the handler's queue blocked\n",
-           calls_a, (double)cpu_a / 1e6, (double)cpu_b / 1e6);
+    printf("source_hup: %d EOF deliveries; %.1f ms CPU in the 300 ms after\n",
+           atomic_load(&s.calls), (double)cpu_a / 1e6);
+    CHECK_EQ(atomic_load(&s.calls), 1);
     CHECK(cpu_a < CPU_LIMIT_NS);
-    CHECK(cpu_b < CPU_LIMIT_NS);
-
-    /* Level-triggered: still delivered after the queue is unblocked; the handler cancels
-     * itself two calls from now. */
-    atomic_store(&s.cancel_after, atomic_load(&s.calls) + 2);
+    CHECK_OK(rgcd_source_cancel(s.src));
     wait_cancelled(&s);
+    CHECK_EQ(atomic_load(&s.calls), 1);
     CHECK_EQ(atomic_load(&s.nonzero_data), 0);
-    CHECK(atomic_load(&s.calls) >= 3);
   }
 
-  /* 2. The same on the global queue with a handler that returns at once: CPU is spent on
-   * handler calls only, so just check it stays deliverable and cancellable. Then the peer
-   * closes while the source is already watching. */
+  /* 2. The peer closes while the source watches and its serial queue is blocked: the EOF
+   * waits (no CPU meanwhile) and is delivered once after the queue is unblocked. */
   {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     static struct src s = {.sleep_ms = 0};
-    make_source(&s, sv[0], global);
+    make_source(&s, sv[0], q);
     CHECK_OK(rgcd_activate(s.src));
     sleep_ms(50);
     CHECK_EQ(atomic_load(&s.calls), 0); /* nothing to read, peer open */
-    atomic_store(&s.cancel_after, 5);
+    CHECK_OK(rgcd_async_f(q, NULL, blocker));
+    WAIT_UNTIL(atomic_load(&blocker_running), 20000);
     CHECK(close(sv[1]) == 0);
+    uint64_t cpu_b = cpu_during_sleep(300);
+    CHECK_EQ(atomic_load(&s.calls), 0);
+    rgcd_semaphore_signal(unblock);
+    WAIT_UNTIL(!atomic_load(&blocker_running), 20000);
+    WAIT_UNTIL(atomic_load(&s.calls) >= 1, 20000);
+    uint64_t cpu_c = cpu_during_sleep(300);
+    printf("source_hup: %.1f ms CPU in 300 ms with the handler's queue blocked, %.1f ms in "
+           "the 300 ms after the EOF\n",
+           (double)cpu_b / 1e6, (double)cpu_c / 1e6);
+    CHECK(cpu_b < CPU_LIMIT_NS);
+    CHECK(cpu_c < CPU_LIMIT_NS);
+    CHECK_EQ(atomic_load(&s.calls), 1);
+    CHECK_OK(rgcd_source_cancel(s.src));
     wait_cancelled(&s);
-    CHECK_EQ(atomic_load(&s.calls), 5);
     CHECK_EQ(atomic_load(&s.first_data), 0);
     CHECK_EQ(atomic_load(&s.nonzero_data), 0);
   }

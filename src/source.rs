@@ -12,7 +12,14 @@
 //! re-schedules itself if anything arrived meanwhile. One link per source means its handlers
 //! never overlap, and an event that arrives while a handler is pending is merged into the next
 //! delivery, never lost. An fd source is re-armed in the reactor only after its handler ran,
-//! which makes delivery level-triggered without spinning.
+//! which makes delivery level-triggered without spinning; a repeating timer likewise goes back
+//! into the timer heap only after its handler ran.
+//!
+//! Cancellation is final: once `CANCELED` is set, `merge` drops data, and the link is runnable
+//! only to run the cancel handler; that run also clears `PENDING` and `REG_PENDING` and sets
+//! `CANCEL_DONE`, after which the link is never enqueued again, so the last reference (the
+//! user's) frees the source. (Before, a pending flag left set after the cancel made the link
+//! re-enqueue itself forever.)
 
 use crate::error::{Error, ErrorKind};
 use crate::event;
@@ -432,11 +439,15 @@ impl SourceInner {
                 self.clear_handlers();
             }
         } else {
+            let mut deliver = true;
             if s & REG_PENDING != 0 {
                 self.state.fetch_and(!REG_PENDING, Ordering::AcqRel);
                 self.call(Which::Registration);
+                // The registration handler may have suspended or cancelled the source: then
+                // the first event waits (or is dropped), as in libdispatch.
+                deliver = self.state.load(Ordering::Acquire) & (SUSPEND_MASK | CANCELED) == 0;
             }
-            if self.state.fetch_and(!PENDING, Ordering::AcqRel) & PENDING != 0 {
+            if deliver && self.state.fetch_and(!PENDING, Ordering::AcqRel) & PENDING != 0 {
                 let d = self.pending.swap(0, Ordering::AcqRel);
                 // `merge` adds its data before it sets PENDING, so a delivery can find the data
                 // already taken by the previous one: nothing to deliver then (0 is only an

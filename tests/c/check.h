@@ -10,6 +10,7 @@
 #include <rgcd.h>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,36 @@ static inline void spin(unsigned n) {
       sleep_ms(1);                                                                   \
     }                                                                                \
   } while (0)
+
+/* CPU time (user + system) the whole process has used, in nanoseconds. */
+static inline uint64_t process_cpu_ns(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+         ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+/* The state after a cancel, a shutdown or a burst of work: every rgcd object created since
+ * the live count was `base` has been freed (within 10 s), and the process uses under 50 ms of
+ * CPU over the next second (nothing spins). */
+static inline void check_quiet_and_freed(size_t base, const char *what) {
+  uint64_t end = now_ns() + 10000000000ull;
+  while (rgcd_debug_live_objects() > base && now_ns() < end) sleep_ms(1);
+  if (rgcd_debug_live_objects() > base) {
+    fprintf(stderr, "%s: %zu rgcd objects still alive (started from %zu)\n", what,
+            (size_t)rgcd_debug_live_objects(), base);
+    exit(1);
+  }
+  sleep_ms(150); /* let workers finish spinning after the last work */
+  uint64_t c0 = process_cpu_ns();
+  sleep_ms(1000);
+  uint64_t used = process_cpu_ns() - c0;
+  if (used >= 50000000ull) {
+    fprintf(stderr, "%s: %.1f ms of CPU in the second after (limit 50)\n", what,
+            (double)used / 1e6);
+    exit(1);
+  }
+}
 
 static inline void watchdog_fired(int sig) {
   static const char msg[] = "test watchdog: the test did not finish in time (hang?)\n";

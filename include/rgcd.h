@@ -259,7 +259,8 @@ int rgcd_group_async_f(rgcd_group_t group, rgcd_queue_t queue, void *context, rg
 int rgcd_retain(rgcd_object_t object);
 
 // Drops a reference to `object`. After the last one the object is destroyed and its
-// finalizer (if any) runs asynchronously on its target queue with its context.
+// finalizer (if any, and only if its context is non-NULL) runs asynchronously on its target
+// queue with its context.
 //
 // Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
 // `RGCD_ETYPE` for something that is not a live rgcd object. Releasing a queue that still has
@@ -283,7 +284,8 @@ int rgcd_resume(rgcd_object_t object);
 // and semaphores.
 int rgcd_activate(rgcd_object_t object);
 
-// Sets the application context of `object` (passed to its finalizer). Global queues refuse
+// Sets the application context of `object`: its finalizer receives it, and is not called at
+// all if the context is NULL when the object is destroyed. Global queues refuse
 // (`RGCD_ENOTSUP`).
 int rgcd_set_context(rgcd_object_t object, void *context);
 
@@ -294,6 +296,10 @@ void *rgcd_get_context(rgcd_object_t object);
 // Sets the finalizer of `object`: called once, asynchronously, with the object's context,
 // after its last reference is released — on the object's target queue (queues) or the
 // default global queue (groups, semaphores). NULL removes it. Global queues refuse.
+//
+// As in libdispatch, the finalizer is called only if the object's context
+// (`rgcd_set_context`) is non-NULL when the object is destroyed: what counts is the context
+// at that time, not when the finalizer was set.
 int rgcd_set_finalizer_f(rgcd_object_t object, rgcd_function_t finalizer);
 
 // Sets the target queue of `object` (a queue or a source): its work (handlers) then runs as

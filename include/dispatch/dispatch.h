@@ -651,7 +651,8 @@ static inline void dispatch_retain(dispatch_object_t object)
 }
 
 /* rgcd_release: drops one reference; the last one frees the object (the
- * finalizer runs on its target queue). No-op for global and main queues. */
+ * finalizer runs on its target queue if the context is non-NULL). No-op for
+ * global and main queues. */
 static inline void dispatch_release(dispatch_object_t object)
 {
     (void)rgcd_release(object);
@@ -691,7 +692,8 @@ static inline void *dispatch_get_context(dispatch_object_t object)
 }
 
 /* rgcd_set_finalizer_f: finalizer(context) runs once, on the object's target
- * queue, after the last release. */
+ * queue, after the last release; as in libdispatch, not at all if the object's
+ * context is NULL at that time. */
 static inline void dispatch_set_finalizer_f(dispatch_object_t object,
                                             dispatch_function_t finalizer)
 {

@@ -235,10 +235,18 @@ int rgcd_group_enter(rgcd_group_t group);
 
 // Marks one piece of work in `group` done. At zero, waiters wake and notifications run.
 // `RGCD_ESTATE` (and nothing changes) when there was no matching enter.
+//
+// A leave that empties the group holds a reference of its own until it returns, so a waiter
+// may release the last reference as soon as its `rgcd_group_wait` returns, even if this call
+// has not returned yet.
 int rgcd_group_leave(rgcd_group_t group);
 
 // Waits until `group` is empty or `timeout` (an absolute `rgcd_time_t`; `RGCD_TIME_NOW`
 // polls, `RGCD_TIME_FOREVER` waits forever) passes. Returns 0, or `RGCD_TIMED_OUT`.
+//
+// `group` must be a live handle when the call starts. A call that has to wait holds a
+// reference of its own until it returns, so another thread may release the last reference
+// while it waits: the group is destroyed when this wait returns.
 int rgcd_group_wait(rgcd_group_t group, rgcd_time_t timeout);
 
 // Submits `work(context)` to `queue` once `group` is empty (at once if it is empty now).
@@ -264,7 +272,10 @@ int rgcd_retain(rgcd_object_t object);
 //
 // Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
 // `RGCD_ETYPE` for something that is not a live rgcd object. Releasing a queue that still has
-// work pending is fine: the work keeps the queue alive until it has run.
+// work pending is fine: the work keeps the queue alive until it has run. Likewise a thread
+// blocked in `rgcd_semaphore_wait` or `rgcd_group_wait` holds its own reference: releasing
+// the last reference while it waits is safe, and the object is destroyed when the wait
+// returns (so is a signal or leave that has just woken a waiter that releases at once).
 int rgcd_release(rgcd_object_t object);
 
 // Suspends a queue or source: no new work item (or handler) starts until a matching
@@ -405,9 +416,18 @@ rgcd_semaphore_t rgcd_semaphore_create(intptr_t value);
 
 // Takes a permit, waiting until `timeout` (absolute; `RGCD_TIME_FOREVER` waits forever).
 // Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened).
+//
+// `sema` must be a live handle when the call starts. A call that has to wait holds a
+// reference of its own until it returns, so another thread may release the last reference
+// while it waits (after a signal meant for it, say, or to let it time out): the semaphore is
+// destroyed, and its finalizer queued, when this wait returns.
 int rgcd_semaphore_wait(rgcd_semaphore_t sema, rgcd_time_t timeout);
 
 // Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting.
+//
+// A signal that wakes a waiter holds a reference of its own until it returns, so the woken
+// thread may release the last reference as soon as its wait returns, even if this call has
+// not returned yet.
 int rgcd_semaphore_signal(rgcd_semaphore_t sema);
 
 // Creates a source (+1 reference), **inactive**: set its handlers, then `rgcd_activate` (or

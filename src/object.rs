@@ -7,6 +7,7 @@
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// A finalizer: called once with the object's context after the last reference is gone, and
 /// only if that context is non-NULL (libdispatch's rule).
@@ -59,6 +60,21 @@ impl ObjHeader {
     /// for as long as the memory is not reused).
     pub(crate) fn kill(&self) {
         self.tag.store(DEAD, Ordering::Relaxed);
+    }
+}
+
+/// A new reference to an object the caller only borrows: a slow path that must not see the
+/// object freed under it (a wait, or a wake-up that the woken thread may answer with the last
+/// release) holds one until it is done.
+///
+/// # Safety
+/// `obj` must be the data of an `Arc<T>` (groups and semaphores are only built in one), and
+/// the caller must hold a reference to it for the duration of this call.
+pub(crate) unsafe fn keep_alive<T>(obj: &T) -> Arc<T> {
+    // SAFETY: per the contract.
+    unsafe {
+        Arc::increment_strong_count(obj as *const T);
+        Arc::from_raw(obj as *const T)
     }
 }
 

@@ -47,7 +47,10 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
 ///
 /// Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
 /// `RGCD_ETYPE` for something that is not a live rgcd object. Releasing a queue that still has
-/// work pending is fine: the work keeps the queue alive until it has run.
+/// work pending is fine: the work keeps the queue alive until it has run. Likewise a thread
+/// blocked in `rgcd_semaphore_wait` or `rgcd_group_wait` holds its own reference: releasing
+/// the last reference while it waits is safe, and the object is destroyed when the wait
+/// returns (so is a signal or leave that has just woken a waiter that releases at once).
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
     status(|| {

@@ -20,6 +20,20 @@ foreach(_src IN LISTS _rgcd_c_tests)
   set_tests_properties(c_${_name} PROPERTIES TIMEOUT 120 LABELS c)
 endforeach()
 
+# --- The lifetime tests once more under valgrind, when it is installed: a read of freed
+# memory that goes unnoticed in a native run fails these (the argument is the number of
+# rounds, fewer than natively). ---
+find_program(RGCD_VALGRIND valgrind)
+if(RGCD_VALGRIND)
+  foreach(_name IN ITEMS semaphore_release_while_waiting release_after_wake)
+    add_test(NAME c_${_name}_valgrind
+      COMMAND "${RGCD_VALGRIND}" --quiet --error-exitcode=1 $<TARGET_FILE:c_${_name}> 200)
+    set_tests_properties(c_${_name}_valgrind PROPERTIES TIMEOUT 300 LABELS c)
+  endforeach()
+else()
+  message(STATUS "rgcd: valgrind not found, the c_*_valgrind tests are skipped")
+endif()
+
 # --- libdispatch compatibility: tests/compat programs use only
 # <dispatch/dispatch.h>. They are built with the project's C compiler and, to
 # check that they compile unchanged with both, once more with the other of

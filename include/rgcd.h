@@ -237,10 +237,18 @@ int rgcd_group_enter(rgcd_group_t group);
 
 // Marks one piece of work in `group` done. At zero, waiters wake and notifications run.
 // `RGCD_ESTATE` (and nothing changes) when there was no matching enter.
+//
+// A leave that empties the group holds a reference of its own until it returns, so a waiter
+// may release the last reference as soon as its `rgcd_group_wait` returns, even if this call
+// has not returned yet.
 int rgcd_group_leave(rgcd_group_t group);
 
 // Waits until `group` is empty or `timeout` (an absolute `rgcd_time_t`; `RGCD_TIME_NOW`
 // polls, `RGCD_TIME_FOREVER` waits forever) passes. Returns 0, or `RGCD_TIMED_OUT`.
+//
+// `group` must be a live handle when the call starts. A call that has to wait holds a
+// reference of its own until it returns, so another thread may release the last reference
+// while it waits: the group is destroyed when this wait returns.
 int rgcd_group_wait(rgcd_group_t group, rgcd_time_t timeout);
 
 // Submits `work(context)` to `queue` once `group` is empty (at once if it is empty now).
@@ -261,11 +269,15 @@ int rgcd_group_async_f(rgcd_group_t group, rgcd_queue_t queue, void *context, rg
 int rgcd_retain(rgcd_object_t object);
 
 // Drops a reference to `object`. After the last one the object is destroyed and its
-// finalizer (if any) runs asynchronously on its target queue with its context.
+// finalizer (if any, and only if its context is non-NULL) runs asynchronously on its target
+// queue with its context.
 //
 // Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
 // `RGCD_ETYPE` for something that is not a live rgcd object. Releasing a queue that still has
-// work pending is fine: the work keeps the queue alive until it has run.
+// work pending is fine: the work keeps the queue alive until it has run. Likewise a thread
+// blocked in `rgcd_semaphore_wait` or `rgcd_group_wait` holds its own reference: releasing
+// the last reference while it waits is safe, and the object is destroyed when the wait
+// returns (so is a signal or leave that has just woken a waiter that releases at once).
 int rgcd_release(rgcd_object_t object);
 
 // Suspends a queue or source: no new work item (or handler) starts until a matching
@@ -290,7 +302,8 @@ int rgcd_resume(rgcd_object_t object);
 // handler runs once, its registration and event handlers never.
 int rgcd_activate(rgcd_object_t object);
 
-// Sets the application context of `object` (passed to its finalizer). Global queues refuse
+// Sets the application context of `object`: its finalizer receives it, and is not called at
+// all if the context is NULL when the object is destroyed. Global queues refuse
 // (`RGCD_ENOTSUP`).
 int rgcd_set_context(rgcd_object_t object, void *context);
 
@@ -301,6 +314,10 @@ void *rgcd_get_context(rgcd_object_t object);
 // Sets the finalizer of `object`: called once, asynchronously, with the object's context,
 // after its last reference is released — on the object's target queue (queues) or the
 // default global queue (groups, semaphores). NULL removes it. Global queues refuse.
+//
+// As in libdispatch, the finalizer is called only if the object's context
+// (`rgcd_set_context`) is non-NULL when the object is destroyed: what counts is the context
+// at that time, not when the finalizer was set.
 int rgcd_set_finalizer_f(rgcd_object_t object, rgcd_function_t finalizer);
 
 // Sets the target queue of `object` (a queue or a source): its work (handlers) then runs as
@@ -413,9 +430,18 @@ rgcd_semaphore_t rgcd_semaphore_create(intptr_t value);
 
 // Takes a permit, waiting until `timeout` (absolute; `RGCD_TIME_FOREVER` waits forever).
 // Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened).
+//
+// `sema` must be a live handle when the call starts. A call that has to wait holds a
+// reference of its own until it returns, so another thread may release the last reference
+// while it waits (after a signal meant for it, say, or to let it time out): the semaphore is
+// destroyed, and its finalizer queued, when this wait returns.
 int rgcd_semaphore_wait(rgcd_semaphore_t sema, rgcd_time_t timeout);
 
 // Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting.
+//
+// A signal that wakes a waiter holds a reference of its own until it returns, so the woken
+// thread may release the last reference as soon as its wait returns, even if this call has
+// not returned yet.
 int rgcd_semaphore_signal(rgcd_semaphore_t sema);
 
 // Creates a source (+1 reference), **inactive**: set its handlers, then `rgcd_activate` (or

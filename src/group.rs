@@ -3,6 +3,11 @@
 //! `state` holds the count times two plus a flag (bit 0) meaning "someone is waiting or a
 //! notification is registered". `enter` is one `fetch_add`; `leave` one CAS; only a leave that
 //! brings the count to zero with the flag set takes the mutex.
+//!
+//! **Lifetime.** As with semaphores, a C caller may release the last reference while another
+//! thread is blocked in `wait`, or as soon as its `wait` returns while the `leave` that emptied
+//! the group is still on its way out. So a blocking `wait` takes a reference of its own before
+//! it sets the flag, and a `leave` that will empty a flagged group takes one before its CAS.
 
 use crate::error::{Error, ErrorKind};
 use crate::object::{Kind, ObjExtras, ObjHeader};
@@ -53,15 +58,43 @@ impl GroupInner {
         self.state.fetch_add(ONE, Ordering::AcqRel);
     }
 
+    /// A new reference to this group, dropped at the end of the caller's slow path.
+    fn keep_alive(&self) -> Arc<GroupInner> {
+        // SAFETY: every `GroupInner` lives in an `Arc` (`new` is its only constructor), and our
+        // caller holds a reference while it calls this.
+        unsafe { crate::object::keep_alive(self) }
+    }
+
     #[inline]
     pub(crate) fn leave(&self) -> Result<(), Error> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s < ONE {
-                return Err(Error::new(
-                    ErrorKind::State,
-                    "group leave without a matching enter (unbalanced leave)",
-                ));
+                return Err(unbalanced_leave());
+            }
+            if s == ONE | WAITERS {
+                return self.leave_last();
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s - ONE, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(()),
+                Err(cur) => s = cur,
+            }
+        }
+    }
+
+    /// A leave that may empty a group someone waits on (or has notifications): it holds a
+    /// reference until `emptied` is done, since the waiters may return and release the last one
+    /// as soon as the count is zero.
+    #[cold]
+    fn leave_last(&self) -> Result<(), Error> {
+        let _this = self.keep_alive();
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s < ONE {
+                return Err(unbalanced_leave());
             }
             match self
                 .state
@@ -105,30 +138,40 @@ impl GroupInner {
         if deadline.remaining_ns() == Some(0) {
             return Err(Error::timed_out());
         }
-        crate::pool::blocking(|| {
-            let mut slow = self.slow.lock().unwrap();
-            let prev = self.state.fetch_or(WAITERS, Ordering::AcqRel);
-            if prev >> 1 == 0 {
+        self.wait_slow(deadline)
+    }
+
+    #[cold]
+    fn wait_slow(&self, deadline: Time) -> Result<(), Error> {
+        // Our own reference, taken before we set WAITERS and held until we return: the last
+        // release by another thread while we wait then frees nothing under us.
+        let this = self.keep_alive();
+        crate::pool::blocking(|| this.block(deadline))
+    }
+
+    fn block(&self, deadline: Time) -> Result<(), Error> {
+        let mut slow = self.slow.lock().unwrap();
+        let prev = self.state.fetch_or(WAITERS, Ordering::AcqRel);
+        if prev >> 1 == 0 {
+            return Ok(());
+        }
+        let generation = slow.generation;
+        loop {
+            if slow.generation != generation {
                 return Ok(());
             }
-            let generation = slow.generation;
-            loop {
-                if slow.generation != generation {
-                    return Ok(());
-                }
-                match deadline.remaining_ns() {
-                    None => slow = self.cv.wait(slow).unwrap(),
-                    Some(0) => return Err(Error::timed_out()),
-                    Some(ns) => {
-                        slow = self
-                            .cv
-                            .wait_timeout(slow, Duration::from_nanos(ns))
-                            .unwrap()
-                            .0
-                    }
+            match deadline.remaining_ns() {
+                None => slow = self.cv.wait(slow).unwrap(),
+                Some(0) => return Err(Error::timed_out()),
+                Some(ns) => {
+                    slow = self
+                        .cv
+                        .wait_timeout(slow, Duration::from_nanos(ns))
+                        .unwrap()
+                        .0
                 }
             }
-        })
+        }
     }
 
     /// Runs `task` on `queue` once the count reaches zero (at once if it is zero).
@@ -172,6 +215,14 @@ impl GroupInner {
         // SAFETY: a fresh item.
         unsafe { queue.enqueue(t) };
     }
+}
+
+#[cold]
+fn unbalanced_leave() -> Error {
+    Error::new(
+        ErrorKind::State,
+        "group leave without a matching enter (unbalanced leave)",
+    )
 }
 
 impl Drop for GroupInner {
@@ -238,5 +289,59 @@ impl Group {
     /// Runs `f` on `queue` when the group becomes empty.
     pub fn notify<F: FnOnce() + Send + 'static>(&self, queue: &Queue, f: F) {
         self.inner.notify(queue.inner.clone(), task::boxed(f, 0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A group pointer lent to another thread, as a C handle is.
+    struct Lent(*const GroupInner);
+    // SAFETY: the test keeps the group alive while the pointer is used.
+    unsafe impl Send for Lent {}
+
+    #[test]
+    fn last_release_while_waiting_then_timeout() {
+        let g = GroupInner::new();
+        g.enter();
+        let w = Arc::downgrade(&g);
+        let p = Lent(Arc::as_ptr(&g));
+        let t = std::thread::spawn(move || {
+            let p = p;
+            // SAFETY: live when the call starts: the main thread keeps its reference until
+            // WAITERS is set, which a waiter does only while it holds a reference of its own.
+            unsafe { &*p.0 }.wait(Time::after(Duration::from_millis(200)))
+        });
+        while g.state.load(Ordering::Acquire) & WAITERS == 0 {
+            std::thread::yield_now();
+        }
+        drop(g); // the last reference but the waiter's own
+        assert_eq!(
+            w.strong_count(),
+            1,
+            "a blocked waiter holds its own reference"
+        );
+        let r = t.join().unwrap();
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::TimedOut);
+        assert_eq!(
+            w.strong_count(),
+            0,
+            "the waiter dropped its reference on return"
+        );
+    }
+
+    #[test]
+    fn leave_that_empties_takes_no_reference_for_good() {
+        let g = GroupInner::new();
+        g.enter();
+        g.enter();
+        g.state.fetch_or(WAITERS, Ordering::AcqRel); // as a waiter or a notify would
+        g.leave().unwrap();
+        g.leave().unwrap(); // empties a flagged group: the slow leave
+        assert_eq!(g.state.load(Ordering::Relaxed), 0);
+        assert_eq!(Arc::strong_count(&g), 1);
+        assert_eq!(g.leave().unwrap_err().kind(), ErrorKind::State);
+        assert_eq!(Arc::strong_count(&g), 1);
     }
 }

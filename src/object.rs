@@ -7,8 +7,10 @@
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
 
-/// A finalizer: called once with the object's context after the last reference is gone.
+/// A finalizer: called once with the object's context after the last reference is gone, and
+/// only if that context is non-NULL (libdispatch's rule).
 pub type Finalizer = unsafe extern "C" fn(*mut c_void);
 
 const MAGIC: u32 = 0x7263_6400; // "rcd\0"
@@ -89,6 +91,21 @@ impl ObjHeader {
     }
 }
 
+/// A new reference to an object the caller only borrows: a slow path that must not see the
+/// object freed under it (a wait, or a wake-up that the woken thread may answer with the last
+/// release) holds one until it is done.
+///
+/// # Safety
+/// `obj` must be the data of an `Arc<T>` (groups and semaphores are only built in one), and
+/// the caller must hold a reference to it for the duration of this call.
+pub(crate) unsafe fn keep_alive<T>(obj: &T) -> Arc<T> {
+    // SAFETY: per the contract.
+    unsafe {
+        Arc::increment_strong_count(obj as *const T);
+        Arc::from_raw(obj as *const T)
+    }
+}
+
 /// Context pointer and finalizer.
 #[derive(Default)]
 pub(crate) struct ObjExtras {
@@ -110,14 +127,50 @@ impl ObjExtras {
             .store(f.map_or(0, |f| f as usize), Ordering::Release);
     }
 
-    /// Takes the finalizer and context, so the finalizer can run only once.
+    /// Takes the finalizer and context, so the finalizer can run only once. `None` when there
+    /// is no finalizer, or when the context is NULL now: as in libdispatch, a finalizer is
+    /// called only with a non-NULL context (every object kind destroys itself through here).
     pub(crate) fn take_finalizer(&self) -> Option<(Finalizer, *mut c_void)> {
         let f = self.finalizer.swap(0, Ordering::AcqRel);
-        if f == 0 {
+        let ctx = self.context();
+        if f == 0 || ctx.is_null() {
             return None;
         }
         // SAFETY: only values produced from a `Finalizer` are stored.
         let f: Finalizer = unsafe { std::mem::transmute::<usize, Finalizer>(f) };
-        Some((f, self.context()))
+        Some((f, ctx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    unsafe extern "C" fn fin(_: *mut c_void) {}
+
+    #[test]
+    fn finalizer_needs_a_context() {
+        let e = ObjExtras::default();
+        e.set_finalizer(Some(fin));
+        assert!(
+            e.take_finalizer().is_none(),
+            "a NULL context takes no finalizer"
+        );
+        assert!(e.take_finalizer().is_none());
+
+        let mut x = 0u8;
+        let ctx = &mut x as *mut u8 as *mut c_void;
+        let e = ObjExtras::default();
+        e.set_finalizer(Some(fin));
+        e.set_context(ctx);
+        assert_eq!(e.take_finalizer().map(|(_, c)| c), Some(ctx));
+        assert!(e.take_finalizer().is_none(), "taken once");
+
+        // The context at destruction time counts, not the one when the finalizer was set.
+        let e = ObjExtras::default();
+        e.set_context(ctx);
+        e.set_finalizer(Some(fin));
+        e.set_context(std::ptr::null_mut());
+        assert!(e.take_finalizer().is_none());
     }
 }

@@ -3,6 +3,14 @@
 //! `value` goes negative by the number of waiters. `signal` that finds it negative posts a
 //! permit to the slow side; a waiter that times out gives its claim back by incrementing
 //! `value` if it is still negative, else consumes the permit a racing signal posted for it.
+//!
+//! **Lifetime.** A C caller may release the last reference while another thread waits (the
+//! waiter borrowed it), or as soon as its own wait returns while the signal that woke it is
+//! still on its way out. So the slow paths hold references of their own: a waiter takes one
+//! *before* it counts itself in `value` (the fast path only takes a permit that is there, it
+//! never counts itself), so whoever sees it counted sees a waiter that keeps the semaphore
+//! alive; a signal that found a waiter takes one before it posts the permit (the waiter cannot
+//! return before that) and drops it after its last touch.
 
 use crate::error::{Error, ErrorKind};
 use crate::object::{Kind, ObjExtras, ObjHeader};
@@ -47,56 +55,81 @@ impl SemaphoreInner {
         }))
     }
 
+    /// A new reference to this semaphore, dropped at the end of the caller's slow path.
+    fn keep_alive(&self) -> Arc<SemaphoreInner> {
+        // SAFETY: every `SemaphoreInner` lives in an `Arc` (`new` is its only constructor), and
+        // our caller holds a reference while it calls this.
+        unsafe { crate::object::keep_alive(self) }
+    }
+
     #[inline]
     pub(crate) fn wait(&self, deadline: Time) -> Result<(), Error> {
-        if self.value.fetch_sub(1, Ordering::Acquire) > 0 {
-            return Ok(());
+        // Take a permit that is there; never count ourselves as a waiter here (see the module
+        // notes: only a waiter that holds its own reference does).
+        let mut v = self.value.load(Ordering::Relaxed);
+        while v > 0 {
+            match self
+                .value
+                .compare_exchange_weak(v, v - 1, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(()),
+                Err(cur) => v = cur,
+            }
         }
         self.wait_slow(deadline)
     }
 
     #[cold]
     fn wait_slow(&self, deadline: Time) -> Result<(), Error> {
-        crate::pool::blocking(|| {
-            let mut permits = self.permits.lock().unwrap();
-            loop {
-                if *permits > 0 {
+        // Our own reference, held until we return: the last release by another thread while
+        // we wait then frees nothing under us.
+        let this = self.keep_alive();
+        if this.value.fetch_sub(1, Ordering::Acquire) > 0 {
+            return Ok(());
+        }
+        crate::pool::blocking(|| this.block(deadline))
+    }
+
+    /// Waits for the permit of a claim already counted in `value`.
+    fn block(&self, deadline: Time) -> Result<(), Error> {
+        let mut permits = self.permits.lock().unwrap();
+        loop {
+            if *permits > 0 {
+                *permits -= 1;
+                return Ok(());
+            }
+            match deadline.remaining_ns() {
+                None => permits = self.cv.wait(permits).unwrap(),
+                Some(0) => {
+                    // Give our claim back, unless a signal already counted us.
+                    let mut v = self.value.load(Ordering::Relaxed);
+                    while v < 0 {
+                        match self.value.compare_exchange_weak(
+                            v,
+                            v + 1,
+                            Ordering::AcqRel,
+                            Ordering::Relaxed,
+                        ) {
+                            Ok(_) => return Err(Error::timed_out()),
+                            Err(cur) => v = cur,
+                        }
+                    }
+                    // A signal is posting a permit for us: take it.
+                    while *permits == 0 {
+                        permits = self.cv.wait(permits).unwrap();
+                    }
                     *permits -= 1;
                     return Ok(());
                 }
-                match deadline.remaining_ns() {
-                    None => permits = self.cv.wait(permits).unwrap(),
-                    Some(0) => {
-                        // Give our claim back, unless a signal already counted us.
-                        let mut v = self.value.load(Ordering::Relaxed);
-                        while v < 0 {
-                            match self.value.compare_exchange_weak(
-                                v,
-                                v + 1,
-                                Ordering::AcqRel,
-                                Ordering::Relaxed,
-                            ) {
-                                Ok(_) => return Err(Error::timed_out()),
-                                Err(cur) => v = cur,
-                            }
-                        }
-                        // A signal is posting a permit for us: take it.
-                        while *permits == 0 {
-                            permits = self.cv.wait(permits).unwrap();
-                        }
-                        *permits -= 1;
-                        return Ok(());
-                    }
-                    Some(ns) => {
-                        permits = self
-                            .cv
-                            .wait_timeout(permits, Duration::from_nanos(ns))
-                            .unwrap()
-                            .0
-                    }
+                Some(ns) => {
+                    permits = self
+                        .cv
+                        .wait_timeout(permits, Duration::from_nanos(ns))
+                        .unwrap()
+                        .0
                 }
             }
-        })
+        }
     }
 
     /// Returns whether a waiter was woken.
@@ -105,9 +138,19 @@ impl SemaphoreInner {
         if self.value.fetch_add(1, Ordering::Release) >= 0 {
             return false;
         }
+        self.signal_slow();
+        true
+    }
+
+    /// Posts a permit for a counted waiter.
+    #[cold]
+    fn signal_slow(&self) {
+        // The waiter cannot return before the permit is posted, so its reference keeps us alive
+        // until this one is taken; ours then covers the rest, even if the waiter releases the
+        // last reference as soon as it wakes.
+        let _this = self.keep_alive();
         *self.permits.lock().unwrap() += 1;
         self.cv.notify_one();
-        true
     }
 }
 
@@ -147,5 +190,82 @@ impl Semaphore {
     /// Returns a permit; true when that woke a waiter.
     pub fn signal(&self) -> bool {
         self.inner.signal()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Weak;
+
+    /// A semaphore pointer lent to another thread, as a C handle is.
+    struct Lent(*const SemaphoreInner);
+    // SAFETY: the tests below keep the semaphore alive while the pointer is used.
+    unsafe impl Send for Lent {}
+
+    /// Starts a thread that waits on `s` (until `deadline`) through a borrowed pointer, and
+    /// returns once that thread is counted as a waiter.
+    fn borrowed_waiter(
+        s: &Arc<SemaphoreInner>,
+        deadline: Time,
+    ) -> std::thread::JoinHandle<Result<(), Error>> {
+        let p = Lent(Arc::as_ptr(s));
+        let t = std::thread::spawn(move || {
+            let p = p;
+            // SAFETY: live when the call starts: the spawner holds its reference until the
+            // waiter is counted in `value`, and a counted waiter holds its own.
+            unsafe { &*p.0 }.wait(deadline)
+        });
+        while s.value.load(Ordering::Acquire) >= 0 {
+            std::thread::yield_now();
+        }
+        t
+    }
+
+    fn strong(w: &Weak<SemaphoreInner>) -> usize {
+        w.strong_count()
+    }
+
+    #[test]
+    fn last_release_while_waiting_then_timeout() {
+        let s = SemaphoreInner::new(0).unwrap();
+        let w = Arc::downgrade(&s);
+        let t = borrowed_waiter(&s, Time::after(Duration::from_millis(200)));
+        drop(s); // the last reference but the waiter's own
+        assert_eq!(strong(&w), 1, "a counted waiter holds its own reference");
+        let r = t.join().unwrap();
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::TimedOut);
+        assert_eq!(strong(&w), 0, "the waiter dropped its reference on return");
+    }
+
+    #[test]
+    fn signal_then_last_release_while_waiting() {
+        let s = SemaphoreInner::new(0).unwrap();
+        let w = Arc::downgrade(&s);
+        let t = borrowed_waiter(&s, Time::FOREVER);
+        assert!(s.signal(), "the signal found the waiter");
+        drop(s);
+        t.join().unwrap().unwrap();
+        assert_eq!(strong(&w), 0);
+    }
+
+    #[test]
+    fn fast_path_counts_no_waiter() {
+        let s = SemaphoreInner::new(2).unwrap();
+        s.wait(Time::FOREVER).unwrap();
+        s.wait(Time::FOREVER).unwrap();
+        assert_eq!(s.value.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            s.wait(Time::after_nanos(0)).unwrap_err().kind(),
+            ErrorKind::TimedOut
+        );
+        assert_eq!(
+            s.value.load(Ordering::Relaxed),
+            0,
+            "a timed-out wait gave its claim back"
+        );
+        assert_eq!(Arc::strong_count(&s), 1, "no reference left behind");
+        assert!(!s.signal());
+        s.wait(Time::FOREVER).unwrap();
     }
 }

@@ -10,7 +10,11 @@
  * Where libdispatch's function returns void, the wrapper ignores rgcd's status;
  * a failed call leaves its reason in rgcd_last_error() (and, for submit calls,
  * the work function is never called). Include rgcd.h's API directly when you
- * want those statuses.
+ * want those statuses. The synchronous calls are the exception: when
+ * dispatch_sync_f, dispatch_barrier_sync_f, dispatch_apply_f or dispatch_once_f
+ * (or a block form) fails, its caller would go on as if the work had run, so
+ * the wrapper writes one line to stderr (the call, the queue's label, the
+ * reason: a deadlock, usually) and calls abort().
  *
  * Under clang with -fblocks (__BLOCKS__), the block variants (dispatch_async,
  * dispatch_sync, ...) are provided too; they need <Block.h> and -lBlocksRuntime.
@@ -311,6 +315,33 @@ static inline dispatch_qos_class_t dispatch_queue_get_qos_class(dispatch_queue_t
     return rgcd_queue_get_qos_class(queue, relative_priority_ptr);
 }
 
+/* Ends the program after a synchronous call failed (rgcd returned `status`, not 0):
+ * libdispatch's dispatch_sync_f and friends return void, and their caller goes on
+ * as if the work had run, so the failure must not pass silently. Writes one line
+ * to stderr naming the call and the reason, then aborts. The usual reason is
+ * RGCD_EDEADLK, reported with the queue's label: a sync onto a serial queue (or a
+ * barrier sync onto any queue) that is already running the caller, directly or
+ * through a queue targeting it, which libdispatch would leave hanging forever. */
+RGCD_DISPATCH_NORETURN static inline void rgcd_dispatch_sync_failed(const char *call,
+                                                                    dispatch_queue_t queue,
+                                                                    int status)
+{
+    if (status == RGCD_EDEADLK) {
+        const char *label = rgcd_queue_get_label(queue);
+        int named = label != NULL && label[0] != '\0';
+        fprintf(stderr,
+                "%s: deadlock: %s%s%s is already running the calling thread (directly or "
+                "through a queue that targets it); the work was not run, aborting\n",
+                call, named ? "queue \"" : "an unlabelled queue", named ? label : "",
+                named ? "\"" : "");
+    } else {
+        /* rgcd's message names the argument at fault. */
+        fprintf(stderr, "%s: %s: %s; the work was not run, aborting\n", call,
+                rgcd_strerror(status), rgcd_last_error());
+    }
+    abort();
+}
+
 /* rgcd_async_f: runs work(context) later on queue; returns immediately. */
 static inline void dispatch_async_f(dispatch_queue_t queue, void *context,
                                     dispatch_function_t work)
@@ -318,12 +349,18 @@ static inline void dispatch_async_f(dispatch_queue_t queue, void *context,
     (void)rgcd_async_f(queue, context, work);
 }
 
-/* rgcd_sync_f: runs work(context) on queue and returns once it has run. On a
- * serial queue already running the caller, rgcd reports a deadlock instead. */
+/* rgcd_sync_f: runs work(context) on queue and returns once it has run. A sync
+ * onto a serial queue already running the caller (directly or through its
+ * targets) hangs forever in libdispatch; rgcd detects it, writes one line to
+ * stderr naming the queue and the deadlock, and aborts. Any other failure (a NULL
+ * or dead queue, a NULL work function) aborts the same way. */
 static inline void dispatch_sync_f(dispatch_queue_t queue, void *context,
                                    dispatch_function_t work)
 {
-    (void)rgcd_sync_f(queue, context, work);
+    int status = rgcd_sync_f(queue, context, work);
+    if (status != 0) {
+        rgcd_dispatch_sync_failed("dispatch_sync_f", queue, status);
+    }
 }
 
 /* rgcd_barrier_async_f: on a concurrent queue, work runs alone after earlier items. */
@@ -333,11 +370,16 @@ static inline void dispatch_barrier_async_f(dispatch_queue_t queue, void *contex
     (void)rgcd_barrier_async_f(queue, context, work);
 }
 
-/* rgcd_barrier_sync_f: a barrier that returns once work has run. */
+/* rgcd_barrier_sync_f: a barrier that returns once work has run. Onto a queue
+ * already running the caller (serial or concurrent), or on any other failure, it
+ * aborts as dispatch_sync_f does. */
 static inline void dispatch_barrier_sync_f(dispatch_queue_t queue, void *context,
                                            dispatch_function_t work)
 {
-    (void)rgcd_barrier_sync_f(queue, context, work);
+    int status = rgcd_barrier_sync_f(queue, context, work);
+    if (status != 0) {
+        rgcd_dispatch_sync_failed("dispatch_barrier_sync_f", queue, status);
+    }
 }
 
 /* rgcd_after_f: submits work to queue once the deadline `when` has passed
@@ -349,15 +391,20 @@ static inline void dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue
 }
 
 /* rgcd_apply_f: runs work(context, i) for i in [0, iterations) in parallel, the
- * caller taking part; returns when all have run. queue may be DISPATCH_APPLY_AUTO. */
+ * caller taking part; returns when all have run. queue may be DISPATCH_APPLY_AUTO.
+ * On failure (a NULL work function, a bad queue) it aborts as dispatch_sync_f does. */
 static inline void dispatch_apply_f(size_t iterations, dispatch_queue_t queue, void *context,
                                     void (*work)(void *context, size_t iteration))
 {
-    (void)rgcd_apply_f(iterations, queue, context, work);
+    int status = rgcd_apply_f(iterations, queue, context, work);
+    if (status != 0) {
+        rgcd_dispatch_sync_failed("dispatch_apply_f", queue, status);
+    }
 }
 
 /* rgcd_once_f: runs function(context) exactly once per predicate; concurrent
- * callers wait for it. The inline fast path skips the call once *predicate is ~0. */
+ * callers wait for it. The inline fast path skips the call once *predicate is ~0.
+ * On failure (a NULL function) it aborts as dispatch_sync_f does. */
 static inline void dispatch_once_f(dispatch_once_t *predicate, void *context,
                                    dispatch_function_t function)
 {
@@ -366,7 +413,10 @@ static inline void dispatch_once_f(dispatch_once_t *predicate, void *context,
         return;
     }
 #endif
-    (void)rgcd_once_f(predicate, context, function);
+    int status = rgcd_once_f(predicate, context, function);
+    if (status != 0) {
+        rgcd_dispatch_sync_failed("dispatch_once_f", NULL, status);
+    }
 }
 
 /* rgcd_queue_set_specific: associates context with key on queue; destructor (may
@@ -601,7 +651,8 @@ static inline void dispatch_retain(dispatch_object_t object)
 }
 
 /* rgcd_release: drops one reference; the last one frees the object (the
- * finalizer runs on its target queue). No-op for global and main queues. */
+ * finalizer runs on its target queue if the context is non-NULL). No-op for
+ * global and main queues. */
 static inline void dispatch_release(dispatch_object_t object)
 {
     (void)rgcd_release(object);
@@ -641,7 +692,8 @@ static inline void *dispatch_get_context(dispatch_object_t object)
 }
 
 /* rgcd_set_finalizer_f: finalizer(context) runs once, on the object's target
- * queue, after the last release. */
+ * queue, after the last release; as in libdispatch, not at all if the object's
+ * context is NULL at that time. */
 static inline void dispatch_set_finalizer_f(dispatch_object_t object,
                                             dispatch_function_t finalizer)
 {
@@ -697,10 +749,13 @@ static inline void dispatch_async(dispatch_queue_t queue, dispatch_block_t block
     }
 }
 
-/* dispatch_sync_f calling block. */
+/* dispatch_sync_f calling block (a deadlock or other failure aborts). */
 static inline void dispatch_sync(dispatch_queue_t queue, dispatch_block_t block)
 {
-    (void)rgcd_sync_f(queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+    int status = rgcd_sync_f(queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+    if (status != 0) {
+        rgcd_dispatch_sync_failed("dispatch_sync", queue, status);
+    }
 }
 
 /* dispatch_barrier_async_f with a copy of block. */
@@ -712,10 +767,13 @@ static inline void dispatch_barrier_async(dispatch_queue_t queue, dispatch_block
     }
 }
 
-/* dispatch_barrier_sync_f calling block. */
+/* dispatch_barrier_sync_f calling block (a deadlock or other failure aborts). */
 static inline void dispatch_barrier_sync(dispatch_queue_t queue, dispatch_block_t block)
 {
-    (void)rgcd_barrier_sync_f(queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+    int status = rgcd_barrier_sync_f(queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+    if (status != 0) {
+        rgcd_dispatch_sync_failed("dispatch_barrier_sync", queue, status);
+    }
 }
 
 /* dispatch_after_f with a copy of block. */
@@ -728,11 +786,14 @@ static inline void dispatch_after(dispatch_time_t when, dispatch_queue_t queue,
     }
 }
 
-/* dispatch_apply_f calling block(i) for each iteration. */
+/* dispatch_apply_f calling block(i) for each iteration (a failure aborts). */
 static inline void dispatch_apply(size_t iterations, dispatch_queue_t queue,
                                   rgcd_dispatch_apply_block_t block)
 {
-    (void)rgcd_apply_f(iterations, queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_apply_block_call);
+    int status = rgcd_apply_f(iterations, queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_apply_block_call);
+    if (status != 0) {
+        rgcd_dispatch_sync_failed("dispatch_apply", queue, status);
+    }
 }
 
 /* dispatch_once_f calling block, with the same inline fast path. */
@@ -741,7 +802,10 @@ static inline void dispatch_once(dispatch_once_t *predicate, dispatch_block_t bl
     if (__builtin_expect(__atomic_load_n(predicate, __ATOMIC_ACQUIRE) == ~RGCD_DISPATCH_STATIC(dispatch_once_t, 0), 1)) {
         return;
     }
-    (void)rgcd_once_f(predicate, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+    int status = rgcd_once_f(predicate, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+    if (status != 0) {
+        rgcd_dispatch_sync_failed("dispatch_once", NULL, status);
+    }
 }
 
 /* dispatch_group_async_f with a copy of block. */

@@ -36,6 +36,10 @@ pub unsafe extern "C" fn rgcd_group_enter(group: rgcd_group_t) -> c_int {
 
 /// Marks one piece of work in `group` done. At zero, waiters wake and notifications run.
 /// `RGCD_ESTATE` (and nothing changes) when there was no matching enter.
+///
+/// A leave that empties the group holds a reference of its own until it returns, so a waiter
+/// may release the last reference as soon as its `rgcd_group_wait` returns, even if this call
+/// has not returned yet.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_group_leave(group: rgcd_group_t) -> c_int {
     status(|| {
@@ -48,6 +52,10 @@ pub unsafe extern "C" fn rgcd_group_leave(group: rgcd_group_t) -> c_int {
 
 /// Waits until `group` is empty or `timeout` (an absolute `rgcd_time_t`; `RGCD_TIME_NOW`
 /// polls, `RGCD_TIME_FOREVER` waits forever) passes. Returns 0, or `RGCD_TIMED_OUT`.
+///
+/// `group` must be a live handle when the call starts. A call that has to wait holds a
+/// reference of its own until it returns, so another thread may release the last reference
+/// while it waits: the group is destroyed when this wait returns.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_group_wait(group: rgcd_group_t, timeout: rgcd_time_t) -> c_int {
     status(|| {

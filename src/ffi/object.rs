@@ -42,11 +42,15 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
 }
 
 /// Drops a reference to `object`. After the last one the object is destroyed and its
-/// finalizer (if any) runs asynchronously on its target queue with its context.
+/// finalizer (if any, and only if its context is non-NULL) runs asynchronously on its target
+/// queue with its context.
 ///
 /// Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
 /// `RGCD_ETYPE` for something that is not a live rgcd object. Releasing a queue that still has
-/// work pending is fine: the work keeps the queue alive until it has run.
+/// work pending is fine: the work keeps the queue alive until it has run. Likewise a thread
+/// blocked in `rgcd_semaphore_wait` or `rgcd_group_wait` holds its own reference: releasing
+/// the last reference while it waits is safe, and the object is destroyed when the wait
+/// returns (so is a signal or leave that has just woken a waiter that releases at once).
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
     status(|| {
@@ -129,7 +133,8 @@ pub unsafe extern "C" fn rgcd_activate(object: rgcd_object_t) -> c_int {
     })
 }
 
-/// Sets the application context of `object` (passed to its finalizer). Global queues refuse
+/// Sets the application context of `object`: its finalizer receives it, and is not called at
+/// all if the context is NULL when the object is destroyed. Global queues refuse
 /// (`RGCD_ENOTSUP`).
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_set_context(object: rgcd_object_t, context: *mut c_void) -> c_int {
@@ -177,6 +182,10 @@ pub unsafe extern "C" fn rgcd_get_context(object: rgcd_object_t) -> *mut c_void 
 /// Sets the finalizer of `object`: called once, asynchronously, with the object's context,
 /// after its last reference is released — on the object's target queue (queues) or the
 /// default global queue (groups, semaphores). NULL removes it. Global queues refuse.
+///
+/// As in libdispatch, the finalizer is called only if the object's context
+/// (`rgcd_set_context`) is non-NULL when the object is destroyed: what counts is the context
+/// at that time, not when the finalizer was set.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_set_finalizer_f(
     object: rgcd_object_t,

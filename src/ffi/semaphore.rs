@@ -23,6 +23,11 @@ pub extern "C" fn rgcd_semaphore_create(value: isize) -> rgcd_semaphore_t {
 
 /// Takes a permit, waiting until `timeout` (absolute; `RGCD_TIME_FOREVER` waits forever).
 /// Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened).
+///
+/// `sema` must be a live handle when the call starts. A call that has to wait holds a
+/// reference of its own until it returns, so another thread may release the last reference
+/// while it waits (after a signal meant for it, say, or to let it time out): the semaphore is
+/// destroyed, and its finalizer queued, when this wait returns.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_semaphore_wait(
     sema: rgcd_semaphore_t,
@@ -40,6 +45,10 @@ pub unsafe extern "C" fn rgcd_semaphore_wait(
 }
 
 /// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting.
+///
+/// A signal that wakes a waiter holds a reference of its own until it returns, so the woken
+/// thread may release the last reference as soon as its wait returns, even if this call has
+/// not returned yet.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_semaphore_signal(sema: rgcd_semaphore_t) -> c_int {
     status(|| {

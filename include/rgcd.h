@@ -312,7 +312,7 @@ int rgcd_set_context(rgcd_object_t object, void *context);
 void *rgcd_get_context(rgcd_object_t object);
 
 // Sets the finalizer of `object`: called once, asynchronously, with the object's context,
-// after its last reference is released — on the object's target queue (queues) or the
+// after its last reference is released — on the object's target queue (queues, sources) or the
 // default global queue (groups, semaphores). NULL removes it. Global queues refuse.
 //
 // As in libdispatch, the finalizer is called only if the object's context

@@ -639,9 +639,14 @@ impl Drop for SourceInner {
             // SAFETY: our pidfd.
             unsafe { libc::close(fd) };
         }
-        crate::semaphore::finalize_on_default(&self.extras);
+        let target = *self.target.get_mut();
+        if let Some((f, ctx)) = self.extras.take_finalizer() {
+            // On the target queue, as libdispatch does; the item keeps the queue alive.
+            // SAFETY: the source still owns its reference to `target`; a fresh item.
+            unsafe { (*target).enqueue(crate::task::c_task(f, ctx, 0)) };
+        }
         // SAFETY: the reference owned by `target`.
-        unsafe { release_raw(*self.target.get_mut()) };
+        unsafe { release_raw(target) };
     }
 }
 

@@ -180,7 +180,7 @@ pub unsafe extern "C" fn rgcd_get_context(object: rgcd_object_t) -> *mut c_void 
 }
 
 /// Sets the finalizer of `object`: called once, asynchronously, with the object's context,
-/// after its last reference is released — on the object's target queue (queues) or the
+/// after its last reference is released — on the object's target queue (queues, sources) or the
 /// default global queue (groups, semaphores). NULL removes it. Global queues refuse.
 ///
 /// As in libdispatch, the finalizer is called only if the object's context

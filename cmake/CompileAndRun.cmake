@@ -2,7 +2,7 @@
 #       -DLIB_DIR=<dir> [-DWERROR=ON] [-DCFLAGS="<flags>"] [-DLIBS="<libs>"]
 #       -P CompileAndRun.cmake
 #
-# Compiles one C program against rgcd with the given compiler (C11 and the
+# Compiles one C (or C++, for a .cpp) program against rgcd with the given compiler (C11 and the
 # project's warning flags, then CFLAGS), links it with librgcd.so from LIB_DIR
 # and LIBS (space-separated) and runs it. Fails if any step fails. Used to build
 # the compat programs with a second compiler, or with clang -fblocks, without
@@ -13,7 +13,12 @@ foreach(_var COMPILER SOURCE OUTPUT INCLUDE_DIR LIB_DIR)
   endif()
 endforeach()
 
-set(_flags -std=c11 -Wall -Wextra)
+# C++ sources (.cpp) are compiled as C++17, C sources as C11.
+if(SOURCE MATCHES "\\.cpp$")
+  set(_flags -std=c++17 -Wall -Wextra)
+else()
+  set(_flags -std=c11 -Wall -Wextra)
+endif()
 if(WERROR)
   list(APPEND _flags -Werror)
 endif()

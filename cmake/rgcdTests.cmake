@@ -104,6 +104,60 @@ elseif(_rgcd_blocks_tests)
   message(STATUS "rgcd: clang or BlocksRuntime (libblocksruntime-dev) not found, block API tests skipped")
 endif()
 
+# --- C++ (include/rgcd.hpp): tests/cpp/*.cpp as C++17 with the project's C++
+# compiler, once more with the other of g++/clang++ when installed, and once
+# with -fsanitize=address,undefined when the compiler can link it. rgcd's own
+# process-lifetime allocations (the global queues) are not leaks: lsan.supp. ---
+file(GLOB _rgcd_cpp_tests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/cpp/*.cpp")
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  find_program(RGCD_ALT_CXX_COMPILER clang++)
+  set(_rgcd_alt_cxx_name clang)
+elseif(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  find_program(RGCD_ALT_CXX_COMPILER g++)
+  set(_rgcd_alt_cxx_name gcc)
+endif()
+include(CheckCXXSourceCompiles)
+set(CMAKE_REQUIRED_FLAGS "-fsanitize=address,undefined")
+set(CMAKE_REQUIRED_LINK_OPTIONS "-fsanitize=address,undefined")
+check_cxx_source_compiles("int main() { return 0; }" RGCD_CXX_HAS_SANITIZERS)
+unset(CMAKE_REQUIRED_FLAGS)
+unset(CMAKE_REQUIRED_LINK_OPTIONS)
+set(_rgcd_lsan_env "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/cpp/lsan.supp")
+foreach(_src IN LISTS _rgcd_cpp_tests)
+  get_filename_component(_name "${_src}" NAME_WE)
+  string(REGEX REPLACE "^cpp_" "" _name "${_name}")
+  set(_variants cpp_${_name})
+  if(RGCD_CXX_HAS_SANITIZERS)
+    list(APPEND _variants cpp_${_name}_asan)
+  endif()
+  foreach(_target IN LISTS _variants)
+    add_executable(${_target} "${_src}")
+    set_target_properties(${_target} PROPERTIES
+      CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
+      RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/cpp")
+    target_compile_options(${_target} PRIVATE ${RGCD_WARNINGS})
+    target_link_libraries(${_target} PRIVATE rgcd::rgcd Threads::Threads)
+    add_test(NAME ${_target} COMMAND ${_target})
+    set_tests_properties(${_target} PROPERTIES TIMEOUT 120 LABELS cpp)
+  endforeach()
+  if(RGCD_CXX_HAS_SANITIZERS)
+    target_compile_options(cpp_${_name}_asan PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(cpp_${_name}_asan PRIVATE -fsanitize=address,undefined)
+    set_tests_properties(cpp_${_name}_asan PROPERTIES ENVIRONMENT "${_rgcd_lsan_env}")
+  endif()
+  if(RGCD_ALT_CXX_COMPILER)
+    rgcd_add_compile_and_run_test(cpp_${_name}_${_rgcd_alt_cxx_name}
+      "${RGCD_ALT_CXX_COMPILER}" "${_src}" CFLAGS "-O2")
+    set_tests_properties(cpp_${_name}_${_rgcd_alt_cxx_name} PROPERTIES LABELS cpp)
+  endif()
+endforeach()
+
+# The C++ demo (examples/cpp) must run and succeed.
+if(TARGET demo_cpp)
+  add_test(NAME example_demo_cpp COMMAND demo_cpp)
+  set_tests_properties(example_demo_cpp PROPERTIES TIMEOUT 60 LABELS cpp)
+endif()
+
 # --- Header checks: rgcd.h (included twice) and dispatch/dispatch.h must
 # compile without a warning as strict C99 and as C++11, and link. The programs
 # are built by their test, so a header problem is one failing test rather than

@@ -170,7 +170,14 @@ func TestApply(t *testing.T) {
 		}
 	}
 	var n atomic.Int32
-	v := panicsWith(func() { Apply(100, func(i int) { n.Add(1); if i == 7 { panic("boom7") } }) })
+	v := panicsWith(func() {
+		Apply(100, func(i int) {
+			n.Add(1)
+			if i == 7 {
+				panic("boom7")
+			}
+		})
+	})
 	if v == nil || !strings.Contains(v.(string), "boom7") || n.Load() != 100 {
 		t.Fatalf("Apply panic: %v after %d iterations", v, n.Load())
 	}

@@ -200,6 +200,15 @@ if(RGCD_GO_EXECUTABLE)
   if(EXISTS "${PROJECT_SOURCE_DIR}/examples/go/go.mod")
     rgcd_add_go_test(go_examples_vet "${PROJECT_SOURCE_DIR}/examples/go" vet ./...)
     rgcd_add_go_test(go_examples "${PROJECT_SOURCE_DIR}/examples/go" test -race -count=1 ./...)
+    # A Go program built against the installed tree with pkg-config, as a user builds it.
+    if(PKG_CONFIG_EXECUTABLE AND RGCD_BASH)
+      add_test(NAME consumer_go
+        COMMAND "${RGCD_BASH}" "${PROJECT_SOURCE_DIR}/tests/consumer/go/run.sh"
+          "${RGCD_GO_EXECUTABLE}" "${CMAKE_BINARY_DIR}/consumer-go")
+      set_tests_properties(consumer_go PROPERTIES
+        TIMEOUT 600 LABELS "install;go" FIXTURES_REQUIRED rgcd_install RESOURCE_LOCK rgcd_go
+        ENVIRONMENT "PKG_CONFIG_PATH=${RGCD_TEST_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig;PKG_CONFIG=${PKG_CONFIG_EXECUTABLE};CC=${CMAKE_C_COMPILER}")
+    endif()
   endif()
 else()
   message(STATUS "rgcd: go not found, the Go binding's tests are skipped")

@@ -1,5 +1,5 @@
 # CTest entries. Included from the top-level CMakeLists.txt when BUILD_TESTING
-# is on. Labels: rust, c, compat, header, install (ctest -L <label>).
+# is on. Labels: rust, c, compat, header, install, go (ctest -L <label>).
 
 # --- Rust suites, plus the header/ABI checks of the tests/abi-check member ---
 add_test(NAME cargo_test
@@ -236,4 +236,48 @@ if(PKG_CONFIG_EXECUTABLE AND RGCD_BASH)
     ENVIRONMENT "PKG_CONFIG_PATH=${RGCD_TEST_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig;PKG_CONFIG=${PKG_CONFIG_EXECUTABLE};CC=${CMAKE_C_COMPILER}")
 else()
   message(STATUS "rgcd: pkg-config or bash not found, consumer_pkgconfig test skipped")
+endif()
+
+# --- Go: the binding (bindings/go) and the Go examples (examples/go), vetted and
+# tested with the race detector against this build's librgcd.a (cmake/GoTest.cmake).
+# Skipped when no `go` is found. ---
+find_program(RGCD_GO_EXECUTABLE go HINTS "$ENV{GOROOT}/bin" /usr/local/go/bin)
+if(RGCD_GO_EXECUTABLE)
+  # rgcd_add_go_test(<name> <module dir> <go args>...)
+  function(rgcd_add_go_test name dir)
+    # Lists travel as |-separated strings (see GoTest.cmake).
+    list(JOIN ARGN "|" _args)
+    list(JOIN RGCD_STATIC_DEPS_FLAGS "|" _deps)
+    add_test(NAME ${name}
+      COMMAND "${CMAKE_COMMAND}"
+        "-DGO=${RGCD_GO_EXECUTABLE}"
+        "-DDIR=${dir}"
+        "-DARGS=${_args}"
+        "-DINCLUDE_DIR=${PROJECT_SOURCE_DIR}/include"
+        "-DSTATIC_LIB=${RGCD_STAGE_DIR}/${RGCD_STATIC_NAME}"
+        "-DSTATIC_DEPS=${_deps}"
+        "-DCC=${CMAKE_C_COMPILER}"
+        "-DCACHE_DIR=${CMAKE_BINARY_DIR}/go-cache"
+        -P "${PROJECT_SOURCE_DIR}/cmake/GoTest.cmake")
+    # The first -race build compiles the standard library with the race detector.
+    set_tests_properties(${name} PROPERTIES TIMEOUT 1200 LABELS go RESOURCE_LOCK rgcd_go)
+  endfunction()
+  set(_rgcd_go_dir "${PROJECT_SOURCE_DIR}/bindings/go")
+  rgcd_add_go_test(go_vet "${_rgcd_go_dir}" vet ./...)
+  rgcd_add_go_test(go_test "${_rgcd_go_dir}" test -race -count=1 ./...)
+  if(EXISTS "${PROJECT_SOURCE_DIR}/examples/go/go.mod")
+    rgcd_add_go_test(go_examples_vet "${PROJECT_SOURCE_DIR}/examples/go" vet ./...)
+    rgcd_add_go_test(go_examples "${PROJECT_SOURCE_DIR}/examples/go" test -race -count=1 ./...)
+    # A Go program built against the installed tree with pkg-config, as a user builds it.
+    if(PKG_CONFIG_EXECUTABLE AND RGCD_BASH)
+      add_test(NAME consumer_go
+        COMMAND "${RGCD_BASH}" "${PROJECT_SOURCE_DIR}/tests/consumer/go/run.sh"
+          "${RGCD_GO_EXECUTABLE}" "${CMAKE_BINARY_DIR}/consumer-go")
+      set_tests_properties(consumer_go PROPERTIES
+        TIMEOUT 600 LABELS "install;go" FIXTURES_REQUIRED rgcd_install RESOURCE_LOCK rgcd_go
+        ENVIRONMENT "PKG_CONFIG_PATH=${RGCD_TEST_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig;PKG_CONFIG=${PKG_CONFIG_EXECUTABLE};CC=${CMAKE_C_COMPILER}")
+    endif()
+  endif()
+else()
+  message(STATUS "rgcd: go not found, the Go binding's tests are skipped")
 endif()

@@ -73,7 +73,9 @@ impl Signals {
         unsafe {
             let mut new: libc::sigaction = std::mem::zeroed();
             new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-            new.sa_flags = libc::SA_RESTART;
+            // SA_ONSTACK: a signal that lands on a thread running Go code must not run on its
+            // small goroutine stack (Go requires it of every non-Go handler).
+            new.sa_flags = libc::SA_RESTART | libc::SA_ONSTACK;
             libc::sigemptyset(&mut new.sa_mask);
             let mut old: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(sig, &new, &mut old) < 0 {

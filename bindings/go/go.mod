@@ -1,0 +1,3 @@
+module github.com/rgcd/rgcd/bindings/go
+
+go 1.24

@@ -1,0 +1,72 @@
+/* C helpers for the Go binding: each wraps one rgcd call (or two that must run on the same
+ * thread, such as a call and rgcd_last_error()) so that Go makes a single cgo call, and
+ * passes Go's slot numbers to rgcd as context pointers. Nothing here keeps state. */
+#ifndef RGCD_GO_SHIM_H
+#define RGCD_GO_SHIM_H
+
+#include <rgcd.h>
+#include <stdint.h>
+
+/* The outcome of a call: status as rgcd returns it and, when it is negative, a malloc'ed copy
+ * of rgcd_last_error() taken on the same thread (the Go side frees it). */
+typedef struct {
+	int status;
+	char *msg;
+} rgcd_go_res;
+
+enum {
+	RGCD_GO_ASYNC,
+	RGCD_GO_BARRIER_ASYNC,
+	RGCD_GO_SYNC,
+	RGCD_GO_BARRIER_SYNC,
+	RGCD_GO_GROUP_ASYNC,
+	RGCD_GO_GROUP_NOTIFY,
+	RGCD_GO_AFTER,
+};
+
+/* Submits Go slot `slot` to `q` as operation `op` (RGCD_GO_*). `group` is used by the group
+ * operations, `delay_ns` by RGCD_GO_AFTER (negative: never). Sync operations call the sync
+ * trampoline (the slot stays allocated), the others the task trampoline (which frees it). */
+rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t slot,
+			   int64_t delay_ns);
+
+/* rgcd_apply_f over the Go slot `slot` (the apply trampoline). */
+rgcd_go_res rgcd_go_apply(size_t n, rgcd_queue_t q, uintptr_t slot);
+
+/* rgcd_once_f with the once trampoline. */
+void rgcd_go_once(rgcd_once_t *pred, uintptr_t slot);
+
+/* A timeout in nanoseconds from now as a deadline (negative: forever). */
+rgcd_time_t rgcd_go_deadline(int64_t timeout_ns);
+
+int rgcd_go_group_wait(rgcd_group_t g, int64_t timeout_ns);
+int rgcd_go_semaphore_wait(rgcd_semaphore_t s, int64_t timeout_ns);
+
+/* Generic object calls that report failures with their message. */
+rgcd_go_res rgcd_go_object(int op, void *object);
+enum { RGCD_GO_RELEASE, RGCD_GO_SUSPEND, RGCD_GO_RESUME, RGCD_GO_ACTIVATE, RGCD_GO_CANCEL };
+
+rgcd_go_res rgcd_go_set_target(void *object, rgcd_queue_t target);
+
+/* Constructors: the handle, or NULL with *msg set to a malloc'ed message. */
+rgcd_queue_t rgcd_go_queue_create(const char *label, rgcd_queue_attr_t attr,
+				  rgcd_queue_t target, char **msg);
+rgcd_group_t rgcd_go_group_create(char **msg);
+rgcd_semaphore_t rgcd_go_semaphore_create(intptr_t value, char **msg);
+rgcd_source_t rgcd_go_source_create(rgcd_source_type_t type, uintptr_t handle,
+				    uintptr_t mask, rgcd_queue_t q, char **msg);
+rgcd_queue_t rgcd_go_global_queue(intptr_t id, char **msg);
+
+/* Sets source handler `which` to call Go slot `slot`; the slot is freed when rgcd drops it. */
+rgcd_go_res rgcd_go_source_set_handler(rgcd_source_t s, rgcd_source_handler_t which,
+				       uintptr_t slot);
+rgcd_go_res rgcd_go_source_set_timer(rgcd_source_t s, int64_t start_ns, int64_t interval_ns,
+				     int64_t leeway_ns);
+rgcd_go_res rgcd_go_source_merge(rgcd_source_t s, uintptr_t value);
+
+/* Queue-specific values: keys and values are Go-side numbers passed as pointers. */
+rgcd_go_res rgcd_go_set_specific(rgcd_queue_t q, uintptr_t key, uintptr_t value);
+uintptr_t rgcd_go_queue_get_specific(rgcd_queue_t q, uintptr_t key);
+uintptr_t rgcd_go_get_specific(uintptr_t key);
+
+#endif

@@ -11,6 +11,7 @@
 #ifndef RGCD_H
 #define RGCD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -84,6 +85,9 @@ struct timespec;
 // Nanoseconds per microsecond.
 #define RGCD_NSEC_PER_USEC 1000
 
+// An opaque data object.
+typedef struct rgcd_data_s rgcd_data_s;
+
 // An opaque group object.
 typedef struct rgcd_group_s rgcd_group_s;
 
@@ -96,17 +100,32 @@ typedef struct rgcd_semaphore_s rgcd_semaphore_s;
 // An opaque source object.
 typedef struct rgcd_source_s rgcd_source_s;
 
-// A group handle.
-typedef struct rgcd_group_s *rgcd_group_t;
+// A data handle: immutable bytes (also accepted by `rgcd_retain` / `rgcd_release`).
+typedef struct rgcd_data_s *rgcd_data_t;
 
-// Nanoseconds on the monotonic clock, or an encoded wall-clock time (see `rgcd_walltime`).
-typedef uint64_t rgcd_time_t;
+// How `rgcd_data_create` treats the buffer it is given (`RGCD_DATA_DESTRUCTOR_*`).
+typedef uint32_t rgcd_data_destructor_t;
 
 // A queue handle.
 typedef struct rgcd_queue_s *rgcd_queue_t;
 
 // A function called with a context pointer (`void (*)(void *)`).
 typedef void (*rgcd_function_t)(void *context);
+
+// Called by `rgcd_data_apply_f` for each contiguous region, in order: `region` is the data
+// object holding the bytes (borrowed for the call), `offset` the region's position in the
+// data applied over, `buffer`/`size` its bytes. Return false to stop.
+typedef bool (*rgcd_data_applier_t)(void *context,
+                                    rgcd_data_t region,
+                                    size_t offset,
+                                    const void *buffer,
+                                    size_t size);
+
+// A group handle.
+typedef struct rgcd_group_s *rgcd_group_t;
+
+// Nanoseconds on the monotonic clock, or an encoded wall-clock time (see `rgcd_walltime`).
+typedef uint64_t rgcd_time_t;
 
 // Any rgcd handle, for the generic object API (`rgcd_retain`, `rgcd_release`, ...).
 typedef void *rgcd_object_t;
@@ -135,6 +154,19 @@ typedef uint32_t rgcd_source_type_t;
 
 // Which handler `rgcd_source_set_handler_ctx_f` sets (`RGCD_SOURCE_HANDLER_*`).
 typedef uint32_t rgcd_source_handler_t;
+
+// Copy the bytes now; the caller keeps its buffer (libdispatch's `DESTRUCTOR_DEFAULT`).
+#define RGCD_DATA_DESTRUCTOR_DEFAULT 0
+
+// Take the buffer and `free()` it when no data object uses it any more.
+#define RGCD_DATA_DESTRUCTOR_FREE 1
+
+// Take the buffer and `munmap()` it (`size` bytes) when no data object uses it any more.
+#define RGCD_DATA_DESTRUCTOR_MUNMAP 2
+
+// Borrow the buffer: the caller keeps it readable and unchanged for as long as any data
+// object may use it (static memory, say); rgcd never frees it.
+#define RGCD_DATA_DESTRUCTOR_NONE 3
 
 // Items run one at a time, in FIFO order.
 #define RGCD_QUEUE_SERIAL 0
@@ -219,6 +251,60 @@ typedef uint32_t rgcd_source_handler_t;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// The empty data object (size 0). Borrowed: retaining and releasing it do nothing, as for the
+// global queues. Every way of making empty data (size 0, a subrange past the end, ...) gives
+// this object.
+rgcd_data_t rgcd_data_empty(void);
+
+// Creates a data object (+1) over `size` bytes at `buffer`, which is copied
+// (`RGCD_DATA_DESTRUCTOR_DEFAULT`), taken over (`_FREE`, `_MUNMAP`) or borrowed (`_NONE`).
+// Size 0 gives the empty object (a taken-over buffer is freed at once).
+//
+// NULL with `RGCD_EINVAL` for a NULL `buffer` with a non-zero size or an unknown
+// `destructor`; then the caller keeps its buffer.
+rgcd_data_t rgcd_data_create(const void *buffer, size_t size, rgcd_data_destructor_t destructor);
+
+// Creates a data object (+1) that borrows `size` bytes at `buffer` until no data object uses
+// them any more; then `destructor(context)` runs once, asynchronously, on `queue` (NULL: the
+// default global queue). Size 0 gives the empty object and runs the destructor at once (on
+// `queue`).
+//
+// NULL with `RGCD_EINVAL` for a NULL `destructor`, or a NULL `buffer` with a non-zero size;
+// then the destructor is never called.
+rgcd_data_t rgcd_data_create_f(const void *buffer,
+                               size_t size,
+                               rgcd_queue_t queue,
+                               void *context,
+                               rgcd_function_t destructor);
+
+// The size of `data` in bytes (0 on error, with `rgcd_last_error()` set).
+size_t rgcd_data_get_size(rgcd_data_t data);
+
+// A new data object (+1): the bytes of `first` followed by those of `second`, sharing their
+// memory (nothing is copied). NULL with `RGCD_EINVAL`/`RGCD_ETYPE` for a bad handle.
+rgcd_data_t rgcd_data_create_concat(rgcd_data_t first, rgcd_data_t second);
+
+// A new data object (+1): `length` bytes of `data` from `offset`, clipped to its end (the empty
+// object when `offset` is past the end), sharing its memory.
+rgcd_data_t rgcd_data_create_subrange(rgcd_data_t data, size_t offset, size_t length);
+
+// A contiguous view of `data`: returns a data object (+1) whose bytes are contiguous — `data`
+// itself when they already are, else a copy — and writes their address and size to
+// `buffer_ptr` and `size_ptr` (either may be NULL). The address stays valid while the
+// returned object lives. NULL on a bad handle (outputs untouched).
+rgcd_data_t rgcd_data_create_map(rgcd_data_t data, const void **buffer_ptr, size_t *size_ptr);
+
+// The contiguous region of `data` that holds byte `location`: returns it as a data object
+// (+1) and writes its position in `data` to `offset_ptr` (may be NULL). NULL with
+// `RGCD_EINVAL` when `location` is not inside `data`.
+rgcd_data_t rgcd_data_copy_region(rgcd_data_t data, size_t location, size_t *offset_ptr);
+
+// Calls `applier(context, region, offset, buffer, size)` for each contiguous region of
+// `data`, in order, on this thread, until it returns false. Returns 1 when every region was
+// visited, 0 when the applier stopped early (the empty object has no regions: 1), or an
+// error (`RGCD_EINVAL` for a NULL applier).
+int rgcd_data_apply_f(rgcd_data_t data, void *context, rgcd_data_applier_t applier);
 
 // The message of the last call on this thread that failed ("" if none has).
 //

@@ -30,6 +30,7 @@
 mod after;
 mod alloc;
 mod apply;
+mod data;
 mod error;
 mod event;
 pub mod ffi;
@@ -44,6 +45,7 @@ mod task;
 mod time;
 
 pub use apply::apply;
+pub use data::Data;
 pub use error::{Error, ErrorKind};
 pub use group::Group;
 pub use object::{live_objects, Finalizer};

@@ -23,6 +23,7 @@ pub(crate) enum Kind {
     Group = 2,
     Semaphore = 3,
     Source = 4,
+    Data = 5,
 }
 
 #[repr(C)]
@@ -39,10 +40,10 @@ struct LiveCount(AtomicUsize);
 
 #[allow(clippy::declare_interior_mutable_const)]
 const LIVE_ZERO: LiveCount = LiveCount(AtomicUsize::new(0));
-static LIVE: [LiveCount; 4] = [LIVE_ZERO; 4];
+static LIVE: [LiveCount; 5] = [LIVE_ZERO; 5];
 
 /// How many rgcd objects (queues other than the global and main queues, groups, semaphores,
-/// sources) are alive now: created and not yet destroyed. For tests: after a cancel or a
+/// sources, data other than the empty one) are alive now: created and not yet destroyed. For tests: after a cancel or a
 /// shutdown, a count back at its earlier value shows everything was freed.
 pub fn live_objects() -> usize {
     LIVE.iter().map(|c| c.0.load(Ordering::Relaxed)).sum()
@@ -77,6 +78,7 @@ impl ObjHeader {
             2 => Some(Kind::Group),
             3 => Some(Kind::Semaphore),
             4 => Some(Kind::Source),
+            5 => Some(Kind::Data),
             _ => None,
         }
     }

@@ -708,6 +708,49 @@ static inline void dispatch_set_target_queue(dispatch_object_t object, dispatch_
 }
 
 /* ======================================================================
+ * Data: immutable buffers made of regions (rgcd_data_*)
+ * ====================================================================== */
+
+/* Data objects: rgcd_data_t; retained and released with dispatch_retain/release. */
+typedef rgcd_data_t dispatch_data_t;
+
+/* The empty data object (never freed; retain/release do nothing to it). */
+#define dispatch_data_empty (rgcd_data_empty())
+
+/* rgcd_data_get_size. */
+static inline size_t dispatch_data_get_size(dispatch_data_t data)
+{
+    return rgcd_data_get_size(data);
+}
+
+/* rgcd_data_create_map: a contiguous view (data itself, or a copy). */
+static inline dispatch_data_t dispatch_data_create_map(dispatch_data_t data, const void **buffer_ptr,
+                                                       size_t *size_ptr)
+{
+    return rgcd_data_create_map(data, buffer_ptr, size_ptr);
+}
+
+/* rgcd_data_create_concat: nothing is copied. */
+static inline dispatch_data_t dispatch_data_create_concat(dispatch_data_t data1, dispatch_data_t data2)
+{
+    return rgcd_data_create_concat(data1, data2);
+}
+
+/* rgcd_data_create_subrange: nothing is copied. */
+static inline dispatch_data_t dispatch_data_create_subrange(dispatch_data_t data, size_t offset,
+                                                            size_t length)
+{
+    return rgcd_data_create_subrange(data, offset, length);
+}
+
+/* rgcd_data_copy_region. */
+static inline dispatch_data_t dispatch_data_copy_region(dispatch_data_t data, size_t location,
+                                                        size_t *offset_ptr)
+{
+    return rgcd_data_copy_region(data, location, offset_ptr);
+}
+
+/* ======================================================================
  * Blocks (clang -fblocks): inline wrappers over the _f functions.
  * Asynchronous variants copy the block (Block_copy) and a trampoline calls and
  * releases it; synchronous ones call the caller's block directly.
@@ -873,6 +916,53 @@ static inline void dispatch_source_set_cancel_handler(dispatch_source_t source, 
 static inline void dispatch_source_set_registration_handler(dispatch_source_t source, dispatch_block_t handler)
 {
     rgcd_dispatch_source_set_block(source, RGCD_SOURCE_HANDLER_REGISTRATION, handler);
+}
+
+/* ---- Data with blocks ---- */
+
+/* dispatch_data_create's destructors: DEFAULT copies the buffer now; FREE and MUNMAP take it
+ * over (free() / munmap() once no data object uses it). Any other block is copied and called
+ * once, on the queue given, when the bytes are no longer needed. */
+#define DISPATCH_DATA_DESTRUCTOR_DEFAULT RGCD_DISPATCH_REINTERPRET(dispatch_block_t, 0)
+#define DISPATCH_DATA_DESTRUCTOR_FREE RGCD_DISPATCH_REINTERPRET(dispatch_block_t, 1)
+#define DISPATCH_DATA_DESTRUCTOR_MUNMAP RGCD_DISPATCH_REINTERPRET(dispatch_block_t, 2)
+
+/* rgcd_data_create (DEFAULT, FREE, MUNMAP) or rgcd_data_create_f with a copy of destructor. */
+static inline dispatch_data_t dispatch_data_create(const void *buffer, size_t size, dispatch_queue_t queue,
+                                                   dispatch_block_t destructor)
+{
+    if (destructor == DISPATCH_DATA_DESTRUCTOR_DEFAULT) {
+        return rgcd_data_create(buffer, size, RGCD_DATA_DESTRUCTOR_DEFAULT);
+    }
+    if (destructor == DISPATCH_DATA_DESTRUCTOR_FREE) {
+        return rgcd_data_create(buffer, size, RGCD_DATA_DESTRUCTOR_FREE);
+    }
+    if (destructor == DISPATCH_DATA_DESTRUCTOR_MUNMAP) {
+        return rgcd_data_create(buffer, size, RGCD_DATA_DESTRUCTOR_MUNMAP);
+    }
+    dispatch_block_t copy = Block_copy(destructor);
+    dispatch_data_t data = rgcd_data_create_f(buffer, size, queue, RGCD_DISPATCH_REINTERPRET(void *, copy),
+                                              rgcd_dispatch_block_call_release);
+    if (data == NULL) {
+        Block_release(copy);
+    }
+    return data;
+}
+
+/* The block dispatch_data_apply calls for each region; return false to stop. */
+typedef bool (^dispatch_data_applier_t)(dispatch_data_t region, size_t offset, const void *buffer,
+                                        size_t size);
+
+static inline bool rgcd_dispatch_data_apply_block(void *context, dispatch_data_t region, size_t offset,
+                                                  const void *buffer, size_t size)
+{
+    return RGCD_DISPATCH_REINTERPRET(dispatch_data_applier_t, context)(region, offset, buffer, size);
+}
+
+/* rgcd_data_apply_f with the block: true when every region was visited. */
+static inline bool dispatch_data_apply(dispatch_data_t data, dispatch_data_applier_t applier)
+{
+    return rgcd_data_apply_f(data, RGCD_DISPATCH_REINTERPRET(void *, applier), rgcd_dispatch_data_apply_block) == 1;
 }
 
 #endif /* __BLOCKS__ */

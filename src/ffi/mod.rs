@@ -5,6 +5,7 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+mod data;
 mod error;
 mod group;
 mod object;
@@ -13,6 +14,7 @@ mod semaphore;
 mod source;
 mod time;
 
+pub use data::*;
 pub use error::*;
 pub use group::*;
 pub use object::*;

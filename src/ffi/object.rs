@@ -1,6 +1,7 @@
 //! The generic object API: works on any rgcd handle.
 
 use super::{header, pointer, queue_ref, rgcd_function_t, rgcd_object_t, status};
+use crate::data::DataInner;
 use crate::error::{Error, ErrorKind};
 use crate::group::GroupInner;
 use crate::object::Kind;
@@ -35,6 +36,12 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
                 Kind::Group => Arc::increment_strong_count(object as *const GroupInner),
                 Kind::Semaphore => Arc::increment_strong_count(object as *const SemaphoreInner),
                 Kind::Source => Arc::increment_strong_count(object as *const SourceInner),
+                Kind::Data => {
+                    let d = &*(object as *const DataInner);
+                    if !d.is_static() {
+                        Arc::increment_strong_count(object as *const DataInner);
+                    }
+                }
             }
         }
         Ok(0)
@@ -68,6 +75,12 @@ pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
                 Kind::Group => Arc::decrement_strong_count(object as *const GroupInner),
                 Kind::Semaphore => Arc::decrement_strong_count(object as *const SemaphoreInner),
                 Kind::Source => Arc::decrement_strong_count(object as *const SourceInner),
+                Kind::Data => {
+                    let d = &*(object as *const DataInner);
+                    if !d.is_static() {
+                        Arc::decrement_strong_count(object as *const DataInner);
+                    }
+                }
             }
         }
         Ok(0)
@@ -156,6 +169,7 @@ pub unsafe extern "C" fn rgcd_set_context(object: rgcd_object_t, context: *mut c
                 Kind::Source => (*(object as *const SourceInner))
                     .extras
                     .set_context(context),
+                Kind::Data => return Err(not_supported("data objects have no context")),
             }
         }
         Ok(0)
@@ -174,6 +188,7 @@ pub unsafe extern "C" fn rgcd_get_context(object: rgcd_object_t) -> *mut c_void 
                 Kind::Group => (*(object as *const GroupInner)).extras.context(),
                 Kind::Semaphore => (*(object as *const SemaphoreInner)).extras.context(),
                 Kind::Source => (*(object as *const SourceInner)).extras.context(),
+                Kind::Data => return Err(not_supported("data objects have no context")),
             })
         }
     })
@@ -211,6 +226,7 @@ pub unsafe extern "C" fn rgcd_set_finalizer_f(
                 Kind::Source => (*(object as *const SourceInner))
                     .extras
                     .set_finalizer(finalizer),
+                Kind::Data => return Err(not_supported("data objects have no finalizer")),
             }
         }
         Ok(0)

@@ -425,6 +425,25 @@ rgcd_queue_t rgcd_queue_create_with_target(const char *label,
                                            rgcd_queue_attr_t attr,
                                            rgcd_queue_t target);
 
+// Creates a workloop (+1): a serial queue with libdispatch's workloop API — items run one at
+// a time in FIFO order on the pool. NULL label: no label.
+rgcd_queue_t rgcd_workloop_create(const char *label);
+
+// Creates an inactive workloop (+1): configure it, then `rgcd_activate` it.
+rgcd_queue_t rgcd_workloop_create_inactive(const char *label);
+
+// The queue running the caller (borrowed: valid while the caller runs on it). Off any
+// queue: the main queue on the main thread, else the default global queue. For the deprecated
+// `dispatch_get_current_queue`; as libdispatch warns, do not use it to decide whether a
+// `sync` would deadlock (a queue can run as part of another through targets).
+rgcd_queue_t rgcd_get_current_queue(void);
+
+// 1 if the caller runs on `queue` — directly, or as part of it through target queues (work
+// on a queue that targets `queue`), or on the main thread outside any queue for the main
+// queue — else 0; `RGCD_EINVAL`/`RGCD_ETYPE` for a bad handle. Never waits. For assertions
+// (`dispatch_assert_queue`).
+int rgcd_queue_is_current(rgcd_queue_t queue);
+
 // The global concurrent queue for a QoS class (`RGCD_QOS_*`) or a legacy priority
 // (`RGCD_QUEUE_PRIORITY_*`). Borrowed: never released. `flags` must be 0. NULL with
 // `RGCD_EINVAL` for an unknown identifier or non-zero flags.

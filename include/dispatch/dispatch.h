@@ -26,6 +26,7 @@
  * installed prefix, where rgcd.h sits next to the dispatch/ directory. */
 #include "../rgcd.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -106,6 +107,25 @@ typedef rgcd_once_t dispatch_once_t;
 /* A work function receiving the context pointer given at submission. */
 typedef void (*dispatch_function_t)(void *context);
 
+/* A file descriptor, as libdispatch's io.h names it. */
+#ifndef RGCD_DISPATCH_FD_T
+#define RGCD_DISPATCH_FD_T
+typedef int dispatch_fd_t;
+#endif
+
+/* A workloop: a serial queue with the workloop API. */
+typedef rgcd_queue_t dispatch_workloop_t;
+
+/* Legacy global-queue priorities (DISPATCH_QUEUE_PRIORITY_*). */
+typedef long dispatch_queue_priority_t;
+
+/* Autorelease frequencies: accepted and ignored (there is no autorelease pool on Linux). */
+typedef unsigned long dispatch_autorelease_frequency_t;
+#define DISPATCH_AUTORELEASE_FREQUENCY_INHERIT 0ul
+#define DISPATCH_AUTORELEASE_FREQUENCY_WORK_ITEM 1ul
+#define DISPATCH_AUTORELEASE_FREQUENCY_NEVER 2ul
+
+
 /* QoS classes, with the values of Apple's <sys/qos.h> (skipped if it is included). */
 #if !defined(_SYS_QOS_H) && !defined(RGCD_DISPATCH_HAVE_QOS_CLASS_T)
 #define RGCD_DISPATCH_HAVE_QOS_CLASS_T 1
@@ -167,6 +187,9 @@ typedef qos_class_t dispatch_qos_class_t;
 #ifndef NSEC_PER_USEC
 #define NSEC_PER_USEC 1000ull
 #endif
+
+/* The private DISPATCH_QUEUE_OVERCOMMIT flag's value (see dispatch/private.h). */
+#define RGCD_DISPATCH_OVERCOMMIT 0x2ull
 
 /* Legacy priorities for dispatch_get_global_queue: RGCD_QUEUE_PRIORITY_* values. */
 #define DISPATCH_QUEUE_PRIORITY_HIGH 2
@@ -262,6 +285,18 @@ dispatch_queue_attr_make_with_qos_class(dispatch_queue_attr_t attr, dispatch_qos
  * Queues
  * ====================================================================== */
 
+/* Autorelease pools do not exist here: the attribute is returned unchanged. */
+static inline dispatch_queue_attr_t
+dispatch_queue_attr_make_with_autorelease_frequency(dispatch_queue_attr_t attr,
+                                                    dispatch_autorelease_frequency_t frequency)
+{
+    (void)frequency;
+    return attr;
+}
+
+#define DISPATCH_QUEUE_SERIAL_WITH_AUTORELEASE_POOL DISPATCH_QUEUE_SERIAL
+#define DISPATCH_QUEUE_CONCURRENT_WITH_AUTORELEASE_POOL DISPATCH_QUEUE_CONCURRENT
+
 /* The rgcd_queue_attr_t flags carried by a dispatch_queue_attr_t. */
 static inline rgcd_queue_attr_t rgcd_dispatch_attr_flags(dispatch_queue_attr_t attr)
 {
@@ -290,7 +325,8 @@ static inline dispatch_queue_t dispatch_queue_create_with_target(const char *lab
 static inline dispatch_queue_global_t dispatch_get_global_queue(intptr_t identifier,
                                                                 uintptr_t flags)
 {
-    return rgcd_get_global_queue(identifier, flags);
+    /* DISPATCH_QUEUE_OVERCOMMIT (dispatch/private.h) is accepted: the pool grows anyway. */
+    return rgcd_get_global_queue(identifier, flags & ~RGCD_DISPATCH_STATIC(uintptr_t, RGCD_DISPATCH_OVERCOMMIT));
 }
 
 /* rgcd_get_main_queue: the borrowed queue drained by dispatch_main() on the main thread. */
@@ -706,6 +742,135 @@ static inline void dispatch_set_target_queue(dispatch_object_t object, dispatch_
 {
     (void)rgcd_set_target_queue(object, queue);
 }
+
+/* ======================================================================
+ * Workloops, the current queue, assertions, debugging
+ * ====================================================================== */
+
+/* rgcd_workloop_create: a serial queue (items one at a time, FIFO). */
+static inline dispatch_workloop_t dispatch_workloop_create(const char *label)
+{
+    return rgcd_workloop_create(label);
+}
+
+/* rgcd_workloop_create_inactive: configure, then dispatch_activate. */
+static inline dispatch_workloop_t dispatch_workloop_create_inactive(const char *label)
+{
+    return rgcd_workloop_create_inactive(label);
+}
+
+/* Accepted and ignored (no autorelease pools on Linux). */
+static inline void dispatch_workloop_set_autorelease_frequency(dispatch_workloop_t workloop,
+                                                               dispatch_autorelease_frequency_t frequency)
+{
+    (void)workloop;
+    (void)frequency;
+}
+
+/* Deprecated in libdispatch: the queue running the caller (rgcd_get_current_queue); off any
+ * queue, the main queue on the main thread, else the default global queue. */
+static inline dispatch_queue_t dispatch_get_current_queue(void)
+{
+    return rgcd_get_current_queue();
+}
+
+/* Reports a failed dispatch_assert_queue* (one line naming the queue) and aborts. */
+static inline void rgcd_dispatch_assert_failed(const char *what, dispatch_queue_t queue)
+{
+    const char *label = rgcd_queue_get_label(queue);
+    fprintf(stderr, "rgcd: %s failed for queue \"%s\"\n", what, label ? label : "?");
+    abort();
+}
+
+/* True when the caller runs on queue, directly or through target queues (never waits). */
+static inline int rgcd_dispatch_on_queue(dispatch_queue_t queue)
+{
+    return rgcd_queue_is_current(queue) == 1;
+}
+
+/* Aborts unless the caller runs on queue (a serial queue, or the queue running it). */
+static inline void dispatch_assert_queue(dispatch_queue_t queue)
+{
+    if (!rgcd_dispatch_on_queue(queue)) {
+        rgcd_dispatch_assert_failed("dispatch_assert_queue", queue);
+    }
+}
+
+/* As dispatch_assert_queue: rgcd runs a barrier alone on its queue. */
+static inline void dispatch_assert_queue_barrier(dispatch_queue_t queue)
+{
+    if (!rgcd_dispatch_on_queue(queue)) {
+        rgcd_dispatch_assert_failed("dispatch_assert_queue_barrier", queue);
+    }
+}
+
+/* Aborts if the caller runs on queue. */
+static inline void dispatch_assert_queue_not(dispatch_queue_t queue)
+{
+    if (rgcd_dispatch_on_queue(queue)) {
+        rgcd_dispatch_assert_failed("dispatch_assert_queue_not", queue);
+    }
+}
+
+#ifdef NDEBUG
+#define dispatch_assert_queue_debug(q) ((void)(q))
+#define dispatch_assert_queue_barrier_debug(q) ((void)(q))
+#define dispatch_assert_queue_not_debug(q) ((void)(q))
+#else
+#define dispatch_assert_queue_debug(q) dispatch_assert_queue(q)
+#define dispatch_assert_queue_barrier_debug(q) dispatch_assert_queue_barrier(q)
+#define dispatch_assert_queue_not_debug(q) dispatch_assert_queue_not(q)
+#endif
+
+/* Deprecated in libdispatch: prints the object and a message to stderr. */
+static inline void dispatch_debugv(dispatch_object_t object, const char *message, va_list ap)
+{
+    fprintf(stderr, "rgcd object %p: ", object);
+    vfprintf(stderr, message, ap);
+    fputc('\n', stderr);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((__format__(__printf__, 2, 3)))
+#endif
+static inline void dispatch_debug(dispatch_object_t object, const char *message, ...)
+{
+    va_list ap;
+    va_start(ap, message);
+    dispatch_debugv(object, message, ap);
+    va_end(ap);
+}
+
+/* ======================================================================
+ * dispatch_wait, dispatch_cancel, dispatch_testcancel on any object that has them
+ * (C11 _Generic or C++ overloads; libdispatch has the same set, plus block objects)
+ * ====================================================================== */
+#if defined(__cplusplus)
+}
+static inline intptr_t dispatch_wait(dispatch_group_t group, dispatch_time_t timeout)
+{
+    return dispatch_group_wait(group, timeout);
+}
+static inline intptr_t dispatch_wait(dispatch_semaphore_t sema, dispatch_time_t timeout)
+{
+    return dispatch_semaphore_wait(sema, timeout);
+}
+static inline void dispatch_cancel(dispatch_source_t source)
+{
+    dispatch_source_cancel(source);
+}
+static inline intptr_t dispatch_testcancel(dispatch_source_t source)
+{
+    return dispatch_source_testcancel(source);
+}
+extern "C" {
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define dispatch_wait(object, timeout)                                                          \
+    _Generic((object), dispatch_group_t: dispatch_group_wait, dispatch_semaphore_t: dispatch_semaphore_wait)( \
+        (object), (timeout))
+#define dispatch_cancel(object) _Generic((object), dispatch_source_t: dispatch_source_cancel)((object))
+#define dispatch_testcancel(object) _Generic((object), dispatch_source_t: dispatch_source_testcancel)((object))
+#endif
 
 /* ======================================================================
  * Data: immutable buffers made of regions (rgcd_data_*)

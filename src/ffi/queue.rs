@@ -141,6 +141,43 @@ pub unsafe extern "C" fn rgcd_queue_create_with_target(
     })
 }
 
+/// Creates a workloop (+1): a serial queue with libdispatch's workloop API — items run one at
+/// a time in FIFO order on the pool. NULL label: no label.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_workloop_create(label: *const c_char) -> rgcd_queue_t {
+    // SAFETY: per the contract.
+    pointer(|| unsafe { create(label, RGCD_QUEUE_SERIAL, None) })
+}
+
+/// Creates an inactive workloop (+1): configure it, then `rgcd_activate` it.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_workloop_create_inactive(label: *const c_char) -> rgcd_queue_t {
+    // SAFETY: per the contract.
+    pointer(|| unsafe { create(label, RGCD_QUEUE_SERIAL | RGCD_QUEUE_INACTIVE, None) })
+}
+
+/// The queue running the caller (borrowed: valid while the caller runs on it). Off any
+/// queue: the main queue on the main thread, else the default global queue. For the deprecated
+/// `dispatch_get_current_queue`; as libdispatch warns, do not use it to decide whether a
+/// `sync` would deadlock (a queue can run as part of another through targets).
+#[no_mangle]
+pub extern "C" fn rgcd_get_current_queue() -> rgcd_queue_t {
+    q::current_queue_or_default() as *const QueueInner as rgcd_queue_t
+}
+
+/// 1 if the caller runs on `queue` — directly, or as part of it through target queues (work
+/// on a queue that targets `queue`), or on the main thread outside any queue for the main
+/// queue — else 0; `RGCD_EINVAL`/`RGCD_ETYPE` for a bad handle. Never waits. For assertions
+/// (`dispatch_assert_queue`).
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_queue_is_current(queue: rgcd_queue_t) -> c_int {
+    status(|| {
+        // SAFETY: a handle from the caller.
+        let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
+        Ok(q::runs_on(q) as c_int)
+    })
+}
+
 /// The global concurrent queue for a QoS class (`RGCD_QOS_*`) or a legacy priority
 /// (`RGCD_QUEUE_PRIORITY_*`). Borrowed: never released. `flags` must be 0. NULL with
 /// `RGCD_EINVAL` for an unknown identifier or non-zero flags.

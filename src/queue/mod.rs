@@ -28,7 +28,9 @@ pub(crate) use qref::QueueRef;
 pub(crate) use drain::{execute, report_panic};
 pub(crate) use main_queue::is_main_thread;
 pub use main_queue::main;
-pub(crate) use sync::{current_label, current_specific, sync_raw, with_frame};
+pub(crate) use sync::{
+    current_label, current_queue_or_default, current_specific, runs_on, sync_raw, with_frame,
+};
 
 // The state word (see README.md).
 pub(crate) const LOCKED: u64 = 1;

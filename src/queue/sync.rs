@@ -55,6 +55,12 @@ fn current_queue() -> Option<&'static QueueInner> {
     Some(unsafe { &*(*f).queue })
 }
 
+/// The queue running the caller, or the default global queue off any queue (the main queue
+/// on the main thread), as libdispatch's deprecated `dispatch_get_current_queue`.
+pub(crate) fn current_queue_or_default() -> &'static QueueInner {
+    current_queue().unwrap_or_else(super::default_root)
+}
+
 /// The label of the queue running the caller ("" when none).
 pub(crate) fn current_label() -> &'static CStr {
     // The queue outlives the work that asks; libdispatch has the same contract.
@@ -87,6 +93,20 @@ fn would_deadlock(q: &QueueInner, barrier: bool) -> bool {
     if !exclusive {
         return false;
     }
+    on_chain(q)
+}
+
+/// Does the caller run on `q`, directly or as part of it through a target chain (or on the
+/// main thread outside any queue, for the main queue)?
+pub(crate) fn runs_on(q: &QueueInner) -> bool {
+    if FRAME.with(|c| c.get()).is_null() {
+        return super::is_main_thread() && ptr::eq(q, main_queue());
+    }
+    on_chain(q)
+}
+
+/// Is `q` the queue of one of the caller's frames, or on the target chain of one?
+fn on_chain(q: &QueueInner) -> bool {
     let mut f = FRAME.with(|c| c.get());
     while !f.is_null() {
         // SAFETY: frames live on the stack below us.

@@ -4,6 +4,7 @@
 #include <rgcd.h>
 #include <rgcd.h>
 #include <dispatch/dispatch.h>
+#include <dispatch/private.h>
 
 int main(void) {
     rgcd_time_t later = rgcd_time(RGCD_TIME_NOW, (int64_t)RGCD_NSEC_PER_SEC);

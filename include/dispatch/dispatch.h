@@ -652,10 +652,13 @@ static inline void dispatch_retain(dispatch_object_t object)
 
 /* rgcd_release: drops one reference; the last one frees the object (the
  * finalizer runs on its target queue if the context is non-NULL). No-op for
- * global and main queues. */
+ * global and main queues. The last release of a suspended or inactive queue
+ * discards the work still queued on it (libdispatch crashes there instead):
+ * that writes one line to stderr saying so. */
 static inline void dispatch_release(dispatch_object_t object)
 {
-    (void)rgcd_release(object);
+    if (rgcd_release(object) == RGCD_ESTATE)
+        fprintf(stderr, "dispatch_release: %s\n", rgcd_last_error());
 }
 
 /* rgcd_suspend: stops a queue from starting new items, or a source from running

@@ -22,7 +22,8 @@ pub extern "C" fn rgcd_semaphore_create(value: isize) -> rgcd_semaphore_t {
 }
 
 /// Takes a permit, waiting until `timeout` (absolute; `RGCD_TIME_FOREVER` waits forever).
-/// Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened).
+/// Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened, and
+/// `rgcd_last_error()` says the deadline passed).
 ///
 /// `sema` must be a live handle when the call starts. A call that has to wait holds a
 /// reference of its own until it returns, so another thread may release the last reference
@@ -38,7 +39,10 @@ pub unsafe extern "C" fn rgcd_semaphore_wait(
         let s = unsafe { semaphore_ref(sema as *const c_void, "semaphore")? };
         match s.wait(crate::Time::from_raw(timeout)) {
             Ok(()) => Ok(0),
-            Err(e) if e.kind() == ErrorKind::TimedOut => Ok(super::RGCD_TIMED_OUT),
+            Err(e) if e.kind() == ErrorKind::TimedOut => Ok(super::error::outcome(
+                super::RGCD_TIMED_OUT,
+                c"rgcd_semaphore_wait: the deadline passed before a permit was available",
+            )),
             Err(e) => Err(e),
         }
     })

@@ -33,7 +33,9 @@ struct timespec;
 // An unbalanced call: leave without enter, resume without suspend.
 #define RGCD_ESTATE -3
 
-// `sync` onto a queue the caller is already running on (directly or through its targets).
+// The call would wait for the calling thread itself: `sync` onto a queue the caller is
+// already running on (directly or through its targets), or `once` from inside its own
+// function.
 #define RGCD_EDEADLK -4
 
 // Out of memory or threads.
@@ -407,7 +409,12 @@ int rgcd_apply_f(size_t iterations, rgcd_queue_t queue, void *context, rgcd_appl
 
 // Runs `function(context)` once for `*predicate` (zero-initialised, static or global);
 // concurrent callers return only after it finished. Afterwards `*predicate == ~0`.
-// `RGCD_EINVAL` for a NULL predicate or function.
+//
+// Errors (`function` not run): `RGCD_EINVAL` for a NULL predicate or function, or for a
+// predicate holding a value rgcd never wrote (neither 0, ~0 nor a run in progress: it was not
+// zero-initialised); `RGCD_EDEADLK` when called from inside `function` for the same predicate
+// on the same thread (libdispatch hangs there forever). The compat `dispatch_once_f` writes
+// one line to stderr and aborts instead.
 int rgcd_once_f(rgcd_once_t *predicate, void *context, rgcd_function_t function);
 
 // Attaches `context` to `queue` under `key` (compared by address). A previous value's
@@ -461,7 +468,9 @@ rgcd_semaphore_t rgcd_semaphore_create(intptr_t value);
 // destroyed, and its finalizer queued, when this wait returns.
 int rgcd_semaphore_wait(rgcd_semaphore_t sema, rgcd_time_t timeout);
 
-// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting.
+// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting, or
+// `RGCD_ESTATE` (the count unchanged) when the count is at `INTPTR_MAX` already: one more
+// would overflow it. (libdispatch does not check: its count wraps.)
 //
 // A signal that wakes a waiter holds a reference of its own until it returns, so the woken
 // thread may release the last reference as soon as its wait returns, even if this call has

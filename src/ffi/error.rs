@@ -14,7 +14,9 @@ pub const RGCD_EINVAL: c_int = -1;
 pub const RGCD_ETYPE: c_int = -2;
 /// An unbalanced call: leave without enter, resume without suspend.
 pub const RGCD_ESTATE: c_int = -3;
-/// `sync` onto a queue the caller is already running on (directly or through its targets).
+/// The call would wait for the calling thread itself: `sync` onto a queue the caller is
+/// already running on (directly or through its targets), or `once` from inside its own
+/// function.
 pub const RGCD_EDEADLK: c_int = -4;
 /// Out of memory or threads.
 pub const RGCD_ENOMEM: c_int = -5;
@@ -83,7 +85,7 @@ pub extern "C" fn rgcd_strerror(status: c_int) -> *const c_char {
         RGCD_EINVAL => c"invalid argument",
         RGCD_ETYPE => c"wrong object type",
         RGCD_ESTATE => c"unbalanced call",
-        RGCD_EDEADLK => c"deadlock: sync onto the current queue",
+        RGCD_EDEADLK => c"deadlock: the call would wait for the calling thread itself",
         RGCD_ENOMEM => c"out of memory",
         RGCD_EPANIC => c"internal panic",
         RGCD_ENOTSUP => c"operation not supported by this object",

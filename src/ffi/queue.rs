@@ -362,7 +362,12 @@ pub unsafe extern "C" fn rgcd_apply_f(
 
 /// Runs `function(context)` once for `*predicate` (zero-initialised, static or global);
 /// concurrent callers return only after it finished. Afterwards `*predicate == ~0`.
-/// `RGCD_EINVAL` for a NULL predicate or function.
+///
+/// Errors (`function` not run): `RGCD_EINVAL` for a NULL predicate or function, or for a
+/// predicate holding a value rgcd never wrote (neither 0, ~0 nor a run in progress: it was not
+/// zero-initialised); `RGCD_EDEADLK` when called from inside `function` for the same predicate
+/// on the same thread (libdispatch hangs there forever). The compat `dispatch_once_f` writes
+/// one line to stderr and aborts instead.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_once_f(
     predicate: *mut rgcd_once_t,
@@ -377,8 +382,7 @@ pub unsafe extern "C" fn rgcd_once_f(
         // SAFETY: the caller's predicate, aligned and used only through rgcd_once_f.
         let pred = unsafe { AtomicIsize::from_ptr(predicate) };
         // SAFETY: the caller's function and context.
-        crate::once::once_raw(pred, || unsafe { f(context) });
-        Ok(0)
+        crate::once::once_raw(pred, || unsafe { f(context) }).map(|_| 0)
     })
 }
 

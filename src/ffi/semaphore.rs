@@ -48,7 +48,9 @@ pub unsafe extern "C" fn rgcd_semaphore_wait(
     })
 }
 
-/// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting.
+/// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting, or
+/// `RGCD_ESTATE` (the count unchanged) when the count is at `INTPTR_MAX` already: one more
+/// would overflow it. (libdispatch does not check: its count wraps.)
 ///
 /// A signal that wakes a waiter holds a reference of its own until it returns, so the woken
 /// thread may release the last reference as soon as its wait returns, even if this call has
@@ -58,6 +60,6 @@ pub unsafe extern "C" fn rgcd_semaphore_signal(sema: rgcd_semaphore_t) -> c_int 
     status(|| {
         // SAFETY: a handle from the caller.
         let s = unsafe { semaphore_ref(sema as *const c_void, "semaphore")? };
-        Ok(s.signal() as c_int)
+        s.signal().map(c_int::from)
     })
 }

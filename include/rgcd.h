@@ -277,7 +277,11 @@ int rgcd_retain(rgcd_object_t object);
 // queue with its context.
 //
 // Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
-// `RGCD_ETYPE` for something that is not a live rgcd object. Releasing an active, unsuspended
+// `RGCD_ETYPE` for something that is not a live rgcd object — among them a handle released
+// already: each thread keeps the memory of the last 64 objects it destroyed out of reuse, so
+// a second release (or any other call) through a handle whose object was destroyed since is
+// reported instead of acting on a new object created at the same address. (Detection is
+// best effort past those 64; libdispatch detects none of it.) Releasing an active, unsuspended
 // queue that still has work pending is fine: the work keeps the queue alive until it has run.
 //
 // A queue that is **suspended or inactive** cannot run its work, so its last release

@@ -46,7 +46,7 @@ impl SemaphoreInner {
                 "a semaphore's initial value must not be negative",
             ));
         }
-        Ok(Arc::new(SemaphoreInner {
+        Ok(crate::object::new_arc(SemaphoreInner {
             obj: ObjHeader::new(Kind::Semaphore, 0),
             extras: ObjExtras::default(),
             value: AtomicIsize::new(value),
@@ -180,6 +180,8 @@ impl Drop for SemaphoreInner {
     fn drop(&mut self) {
         self.obj.kill();
         finalize_on_default(&self.extras);
+        // SAFETY: built by `new_arc`, dropped now, tag killed.
+        unsafe { crate::object::retire_arc(self) };
     }
 }
 

@@ -666,12 +666,25 @@ impl QueueInner {
 
     /// Drops a reference a C caller owns (`rgcd_release`). When it is the last one and the
     /// queue is suspended or inactive, the work still queued can never run: it is discarded
-    /// here (its functions are never called) and the caller is told, rather than only the
-    /// stderr line of a drop that no caller sees.
+    /// (its functions are never called) and the caller is told, rather than only the stderr
+    /// line of a drop that no caller sees.
     ///
     /// # Safety
     /// The caller must own a reference to this queue, which this consumes.
+    #[inline]
     pub(crate) unsafe fn release_handle(&self) -> Result<(), Error> {
+        // A queue that is running (the usual case) costs one load more than a plain release.
+        if self.state.load(Ordering::Relaxed) & (INACTIVE | SUSPEND_MASK) != 0 {
+            // SAFETY: per the contract.
+            return unsafe { self.release_stopped() };
+        }
+        // SAFETY: per the contract.
+        unsafe { release_raw(self) };
+        Ok(())
+    }
+
+    #[cold]
+    unsafe fn release_stopped(&self) -> Result<(), Error> {
         if self.is_global() {
             return Ok(());
         }
@@ -687,7 +700,7 @@ impl QueueInner {
             }
         }
         let label = (discarded > 0).then(|| self.label().to_string_lossy().into_owned());
-        // SAFETY: per the contract.
+        // SAFETY: the caller's reference.
         unsafe { release_raw(self) };
         match label {
             None => Ok(()),

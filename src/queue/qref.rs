@@ -66,14 +66,23 @@ impl QueueRef {
             return;
         }
         if q.refs.fetch_sub(1, Ordering::Release) == 1 {
-            fence(Ordering::Acquire);
-            // SAFETY: the last reference: nobody else can reach the queue.
-            // The block goes to the quarantine (see `object.rs`), not straight back to the
-            // cache that would hand it to the next queue created on this thread.
-            unsafe {
-                std::ptr::drop_in_place(p as *mut QueueInner);
-                crate::object::retire(p as *mut u8, free_block);
-            }
+            // SAFETY: the last reference.
+            unsafe { Self::drop_slow(p) };
+        }
+    }
+
+    /// Destroys a queue whose last reference is gone. Out of line: it keeps the release
+    /// above small enough to inline.
+    #[cold]
+    #[inline(never)]
+    unsafe fn drop_slow(p: *const QueueInner) {
+        fence(Ordering::Acquire);
+        // SAFETY: the last reference: nobody else can reach the queue. The block goes to the
+        // quarantine (see `object.rs`), not straight back to the cache that would hand it to
+        // the next queue created on this thread.
+        unsafe {
+            std::ptr::drop_in_place(p as *mut QueueInner);
+            crate::object::retire(p as *mut u8, free_block);
         }
     }
 }

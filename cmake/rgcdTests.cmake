@@ -20,6 +20,11 @@ foreach(_src IN LISTS _rgcd_c_tests)
   set_tests_properties(c_${_name} PROPERTIES TIMEOUT 120 LABELS c)
 endforeach()
 
+# The misuse table (every C function x each class of bad input) also has a label of its own.
+if(TEST c_misuse_table)
+  set_tests_properties(c_misuse_table PROPERTIES LABELS "c;misuse")
+endif()
+
 # --- The lifetime tests once more under valgrind, when it is installed: a read of freed
 # memory that goes unnoticed in a native run fails these (the argument is the number of
 # rounds, fewer than natively). ---

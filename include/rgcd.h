@@ -34,7 +34,9 @@ struct timespec;
 // An unbalanced call: leave without enter, resume without suspend.
 #define RGCD_ESTATE -3
 
-// `sync` onto a queue the caller is already running on (directly or through its targets).
+// The call would wait for the calling thread itself: `sync` onto a queue the caller is
+// already running on (directly or through its targets), or `once` from inside its own
+// function.
 #define RGCD_EDEADLK -4
 
 // Out of memory or threads.
@@ -308,8 +310,9 @@ int rgcd_data_apply_f(rgcd_data_t data, void *context, rgcd_data_applier_t appli
 
 // The message of the last call on this thread that failed ("" if none has).
 //
-// The string stays valid until the next failing rgcd call on this thread. A timed-out wait
-// (`RGCD_TIMED_OUT`) also sets it. Successful calls leave it unchanged.
+// The string stays valid until the next failing rgcd call on this thread. A wait that times
+// out (`rgcd_semaphore_wait` or `rgcd_group_wait` returning `RGCD_TIMED_OUT`) also sets it, to
+// a message naming the call. Successful calls leave it unchanged.
 const char *rgcd_last_error(void);
 
 // A static description of a status code ("unknown status" for codes rgcd does not use).
@@ -330,7 +333,8 @@ int rgcd_group_enter(rgcd_group_t group);
 int rgcd_group_leave(rgcd_group_t group);
 
 // Waits until `group` is empty or `timeout` (an absolute `rgcd_time_t`; `RGCD_TIME_NOW`
-// polls, `RGCD_TIME_FOREVER` waits forever) passes. Returns 0, or `RGCD_TIMED_OUT`.
+// polls, `RGCD_TIME_FOREVER` waits forever) passes. Returns 0, or `RGCD_TIMED_OUT` (then
+// `rgcd_last_error()` says the deadline passed).
 //
 // `group` must be a live handle when the call starts. A call that has to wait holds a
 // reference of its own until it returns, so another thread may release the last reference
@@ -359,8 +363,23 @@ int rgcd_retain(rgcd_object_t object);
 // queue with its context.
 //
 // Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
-// `RGCD_ETYPE` for something that is not a live rgcd object. Releasing a queue that still has
-// work pending is fine: the work keeps the queue alive until it has run. Likewise a thread
+// `RGCD_ETYPE` for something that is not a live rgcd object — among them a handle released
+// already: each thread keeps the memory of the last 64 objects it destroyed out of reuse, so
+// a second release (or any other call) through a handle whose object was destroyed since is
+// reported instead of acting on a new object created at the same address. (Detection is
+// best effort past those 64; libdispatch detects none of it.) Releasing an active, unsuspended
+// queue that still has work pending is fine: the work keeps the queue alive until it has run.
+//
+// A queue that is **suspended or inactive** cannot run its work, so its last release
+// destroys it and discards the work still queued on it: those functions are never called
+// (the caller keeps their contexts), and the call returns `RGCD_ESTATE` with the queue's
+// label and the number of items discarded in `rgcd_last_error()` (the queue is released all
+// the same). Resume or activate a queue before releasing it. If the last reference is
+// dropped inside rgcd instead (by a drain that ends after the release), the same is
+// reported as one line on stderr. libdispatch crashes on the release of a suspended or
+// inactive object ("Release of a suspended object"), pending work or not.
+//
+// Likewise a thread
 // blocked in `rgcd_semaphore_wait` or `rgcd_group_wait` holds its own reference: releasing
 // the last reference while it waits is safe, and the object is destroyed when the wait
 // returns (so is a signal or leave that has just woken a waiter that releases at once).
@@ -453,11 +472,14 @@ rgcd_queue_t rgcd_get_global_queue(intptr_t identifier, uintptr_t flags);
 rgcd_queue_t rgcd_get_main_queue(void);
 
 // The label of `queue` ("" if it has none), valid while the queue lives. NULL asks for the
-// label of the queue running the caller ("" outside any queue).
+// label of the queue running the caller ("" outside any queue). Never returns NULL: a handle
+// that is not a live queue gives "" too, and `rgcd_last_error()` says what was wrong (as in
+// libdispatch, whose `dispatch_queue_get_label` never returns NULL either).
 const char *rgcd_queue_get_label(rgcd_queue_t queue);
 
-// The QoS class `queue` was created with; `*relative_priority` (if not NULL) is set to 0.
-// Returns `RGCD_QOS_UNSPECIFIED` for a bad handle.
+// The QoS class `queue` was created with; `*relative_priority` (if not NULL) is set to 0,
+// also on error. Returns `RGCD_QOS_UNSPECIFIED` for a bad handle (`rgcd_last_error()` says
+// why).
 rgcd_qos_class_t rgcd_queue_get_qos_class(rgcd_queue_t queue, int *relative_priority);
 
 // Submits `work(context)` to run asynchronously on `queue`; returns at once.
@@ -496,12 +518,24 @@ int rgcd_apply_f(size_t iterations, rgcd_queue_t queue, void *context, rgcd_appl
 
 // Runs `function(context)` once for `*predicate` (zero-initialised, static or global);
 // concurrent callers return only after it finished. Afterwards `*predicate == ~0`.
-// `RGCD_EINVAL` for a NULL predicate or function.
+//
+// Errors (`function` not run): `RGCD_EINVAL` for a NULL predicate or function, or for a
+// predicate holding a value rgcd never wrote (neither 0, ~0 nor a run in progress: it was not
+// zero-initialised); `RGCD_EDEADLK` when called from inside `function` for the same predicate
+// on the same thread (libdispatch hangs there forever). The compat `dispatch_once_f` writes
+// one line to stderr and aborts instead.
 int rgcd_once_f(rgcd_once_t *predicate, void *context, rgcd_function_t function);
 
 // Attaches `context` to `queue` under `key` (compared by address). A previous value's
 // destructor runs (asynchronously, on the default global queue); NULL `context` removes the
-// key. The destructor also runs when the queue is destroyed.
+// key. The destructor also runs when the queue is destroyed. The main queue accepts values.
+//
+// `RGCD_EINVAL` for a NULL queue or key, `RGCD_ETYPE` for a handle that is not a queue, and
+// `RGCD_ENOTSUP` for a global (root) queue, as `rgcd_set_context` refuses them: values set
+// on a queue shared by the whole process would leak into every queue targeting it.
+// (libdispatch crashes on `dispatch_queue_set_specific` with a global queue — "Queue doesn't
+// support dispatch_queue_set_specific" — and ignores `dispatch_set_context` on one.) On
+// failure `destructor` is never called.
 int rgcd_queue_set_specific(rgcd_queue_t queue,
                             const void *key,
                             void *context,
@@ -534,7 +568,8 @@ size_t rgcd_debug_live_objects(void);
 rgcd_semaphore_t rgcd_semaphore_create(intptr_t value);
 
 // Takes a permit, waiting until `timeout` (absolute; `RGCD_TIME_FOREVER` waits forever).
-// Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened).
+// Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened, and
+// `rgcd_last_error()` says the deadline passed).
 //
 // `sema` must be a live handle when the call starts. A call that has to wait holds a
 // reference of its own until it returns, so another thread may release the last reference
@@ -542,7 +577,9 @@ rgcd_semaphore_t rgcd_semaphore_create(intptr_t value);
 // destroyed, and its finalizer queued, when this wait returns.
 int rgcd_semaphore_wait(rgcd_semaphore_t sema, rgcd_time_t timeout);
 
-// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting.
+// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting, or
+// `RGCD_ESTATE` (the count unchanged) when the count is at `INTPTR_MAX` already: one more
+// would overflow it. (libdispatch does not check: its count wraps.)
 //
 // A signal that wakes a waiter holds a reference of its own until it returns, so the woken
 // thread may release the last reference as soon as its wait returns, even if this call has

@@ -44,7 +44,7 @@ pub(crate) struct GroupInner {
 
 impl GroupInner {
     pub(crate) fn new() -> Arc<GroupInner> {
-        Arc::new(GroupInner {
+        crate::object::new_arc(GroupInner {
             obj: ObjHeader::new(Kind::Group, 0),
             extras: ObjExtras::default(),
             state: AtomicU64::new(0),
@@ -234,6 +234,8 @@ impl Drop for GroupInner {
             unsafe { task::invoke(t, task::Action::Discard) };
         }
         crate::semaphore::finalize_on_default(&self.extras);
+        // SAFETY: built by `new_arc`, dropped now, tag killed.
+        unsafe { crate::object::retire_arc(self) };
     }
 }
 

@@ -4,10 +4,25 @@
 //! so a C handle (the `Arc`'s data pointer) can be checked for its type before use. Groups and
 //! semaphores embed their `ObjExtras`; queues allocate theirs on first use, which keeps an idle
 //! queue small.
+//!
+//! **Stale handles.** A destroyed object's tag says "dead", so a handle used after its last
+//! release fails the check — but only while its memory is not reused, and both allocators rgcd
+//! uses (the queue block cache and `malloc`'s per-thread caches) hand the most recently freed
+//! block out first. A C handle is just an address, so nothing in the handle can tell an old
+//! object from a new one at the same address; instead the memory of a destroyed object is
+//! kept out of reuse for a while: each thread keeps the last `QUARANTINE` objects it destroyed
+//! (tag "dead", memory untouched) in a ring, and frees the oldest when a new one comes in.
+//! A second release, or any call, through a handle released fewer than `QUARANTINE`
+//! destructions ago on that thread is reported (`RGCD_ETYPE`) rather than acting on a new
+//! object. Past that it is best effort, as the tag check always was. The cost is one
+//! thread-local ring write per destruction and a few KiB per thread; creating objects and the
+//! calls on live ones are unchanged. `Arc` objects are built by `new_arc`, which keeps one weak
+//! reference for the ring, so the allocation outlives the value until the ring lets it go.
 
+use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// A finalizer: called once with the object's context after the last reference is gone, and
 /// only if that context is non-NULL (libdispatch's rule).
@@ -84,13 +99,88 @@ impl ObjHeader {
     }
 
     /// Marks the object dead (a handle used after its last release then fails the tag check
-    /// for as long as the memory is not reused).
+    /// for as long as the memory is not reused: see the quarantine in the module notes).
     pub(crate) fn kill(&self) {
         if let Some(k) = self.kind() {
             LIVE[k as usize - 1].0.fetch_sub(1, Ordering::Relaxed);
         }
         self.tag.store(DEAD, Ordering::Relaxed);
     }
+}
+
+/// How many destroyed objects each thread keeps out of reuse (see the module notes).
+pub(crate) const QUARANTINE: usize = 64;
+
+/// Frees the memory of a destroyed object.
+type Free = unsafe fn(*mut u8);
+
+struct Ring {
+    slots: [(usize, Option<Free>); QUARANTINE],
+    next: usize,
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        for (p, free) in self.slots.iter_mut().map(std::mem::take) {
+            if let Some(free) = free {
+                // SAFETY: every entry is a retired block that nothing else frees.
+                unsafe { free(p as *mut u8) };
+            }
+        }
+    }
+}
+
+thread_local! {
+    static RING: UnsafeCell<Ring> = const {
+        UnsafeCell::new(Ring { slots: [(0, None); QUARANTINE], next: 0 })
+    };
+}
+
+/// Hands the memory of a destroyed object to this thread's quarantine; `free(p)` runs once
+/// `QUARANTINE` more objects have been destroyed on this thread (or when it exits).
+///
+/// # Safety
+/// `p` must be a destroyed object's memory (its tag killed), freed by nothing but `free(p)`.
+#[inline]
+pub(crate) unsafe fn retire(p: *mut u8, free: Free) {
+    let evicted = RING.try_with(|r| {
+        // SAFETY: only this thread touches its ring, and `free` (called below, outside this
+        // closure) never re-enters it.
+        let r = unsafe { &mut *r.get() };
+        let i = r.next;
+        r.next = if i + 1 == QUARANTINE { 0 } else { i + 1 };
+        std::mem::replace(&mut r.slots[i], (p as usize, Some(free)))
+    });
+    match evicted {
+        // SAFETY: an entry retired earlier; per the contract of the call that retired it.
+        Ok((old, Some(f))) => unsafe { f(old as *mut u8) },
+        Ok(_) => {}
+        // The thread is exiting and its ring is gone: free at once.
+        // SAFETY: per the contract.
+        Err(_) => unsafe { free(p) },
+    }
+}
+
+/// An `Arc` for a new object, with one extra weak reference owned by the quarantine: the
+/// allocation then outlives the object until `retire_arc` lets it go.
+pub(crate) fn new_arc<T>(value: T) -> Arc<T> {
+    let a = Arc::new(value);
+    let _ = Weak::into_raw(Arc::downgrade(&a));
+    a
+}
+
+unsafe fn free_arc<T>(p: *mut u8) {
+    // SAFETY: `p` is the weak reference `new_arc` leaked (see `retire_arc`).
+    drop(unsafe { Weak::from_raw(p as *const T) });
+}
+
+/// From the `Drop` of an object built by `new_arc`: hands its allocation to the quarantine.
+///
+/// # Safety
+/// `obj` must be an object built by `new_arc`, being dropped, whose tag was killed.
+pub(crate) unsafe fn retire_arc<T>(obj: &T) {
+    // SAFETY: the weak reference `new_arc` leaked keeps the allocation until `free_arc`.
+    unsafe { retire(obj as *const T as *mut u8, free_arc::<T>) }
 }
 
 /// A new reference to an object the caller only borrows: a slow path that must not see the
@@ -147,6 +237,34 @@ impl ObjExtras {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+    unsafe fn count_free(p: *mut u8) {
+        FREED.fetch_add(p as usize, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn quarantine_delays_reuse() {
+        // On a thread of its own: a fresh ring, flushed when the thread exits.
+        std::thread::spawn(|| {
+            for i in 1..=QUARANTINE {
+                // SAFETY: fake blocks, only counted by `count_free`.
+                unsafe { retire(i as *mut u8, count_free) };
+            }
+            assert_eq!(FREED.load(Ordering::Relaxed), 0, "all still quarantined");
+            // SAFETY: as above.
+            unsafe { retire(1000 as *mut u8, count_free) };
+            assert_eq!(FREED.load(Ordering::Relaxed), 1, "the oldest went first");
+        })
+        .join()
+        .unwrap();
+        let all: usize = (1..=QUARANTINE).sum::<usize>() + 1000;
+        assert_eq!(
+            FREED.load(Ordering::Relaxed),
+            all,
+            "the exit freed the rest"
+        );
+    }
 
     unsafe extern "C" fn fin(_: *mut c_void) {}
 

@@ -46,7 +46,7 @@ impl SemaphoreInner {
                 "a semaphore's initial value must not be negative",
             ));
         }
-        Ok(Arc::new(SemaphoreInner {
+        Ok(crate::object::new_arc(SemaphoreInner {
             obj: ObjHeader::new(Kind::Semaphore, 0),
             extras: ObjExtras::default(),
             value: AtomicIsize::new(value),
@@ -132,14 +132,28 @@ impl SemaphoreInner {
         }
     }
 
-    /// Returns whether a waiter was woken.
+    /// Returns whether a waiter was woken. Fails, changing nothing, when the count is at
+    /// `isize::MAX` already (an increment would wrap it to "`isize::MAX` waiters").
     #[inline]
-    pub(crate) fn signal(&self) -> bool {
-        if self.value.fetch_add(1, Ordering::Release) >= 0 {
-            return false;
+    pub(crate) fn signal(&self) -> Result<bool, Error> {
+        let mut v = self.value.load(Ordering::Relaxed);
+        loop {
+            if v == isize::MAX {
+                return Err(overflow());
+            }
+            match self
+                .value
+                .compare_exchange_weak(v, v + 1, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(cur) => v = cur,
+            }
+        }
+        if v >= 0 {
+            return Ok(false);
         }
         self.signal_slow();
-        true
+        Ok(true)
     }
 
     /// Posts a permit for a counted waiter.
@@ -154,10 +168,20 @@ impl SemaphoreInner {
     }
 }
 
+#[cold]
+fn overflow() -> Error {
+    Error::new(
+        ErrorKind::State,
+        "semaphore signal: the count is at INTPTR_MAX already (unbalanced signals?); unchanged",
+    )
+}
+
 impl Drop for SemaphoreInner {
     fn drop(&mut self) {
         self.obj.kill();
         finalize_on_default(&self.extras);
+        // SAFETY: built by `new_arc`, dropped now, tag killed.
+        unsafe { crate::object::retire_arc(self) };
     }
 }
 
@@ -188,8 +212,15 @@ impl Semaphore {
     }
 
     /// Returns a permit; true when that woke a waiter.
+    ///
+    /// # Panics
+    ///
+    /// When the count is at `isize::MAX` already.
     pub fn signal(&self) -> bool {
-        self.inner.signal()
+        match self.inner.signal() {
+            Ok(woke) => woke,
+            Err(e) => panic!("rgcd::Semaphore::signal: {e}"),
+        }
     }
 }
 
@@ -243,7 +274,7 @@ mod tests {
         let s = SemaphoreInner::new(0).unwrap();
         let w = Arc::downgrade(&s);
         let t = borrowed_waiter(&s, Time::FOREVER);
-        assert!(s.signal(), "the signal found the waiter");
+        assert!(s.signal().unwrap(), "the signal found the waiter");
         drop(s);
         t.join().unwrap().unwrap();
         assert_eq!(strong(&w), 0);
@@ -265,7 +296,17 @@ mod tests {
             "a timed-out wait gave its claim back"
         );
         assert_eq!(Arc::strong_count(&s), 1, "no reference left behind");
-        assert!(!s.signal());
+        assert!(!s.signal().unwrap());
         s.wait(Time::FOREVER).unwrap();
+    }
+
+    #[test]
+    fn signal_at_max_is_refused() {
+        let s = SemaphoreInner::new(isize::MAX - 1).unwrap();
+        assert!(!s.signal().unwrap());
+        assert_eq!(s.signal().unwrap_err().kind(), ErrorKind::State);
+        assert_eq!(s.value.load(Ordering::Relaxed), isize::MAX, "unchanged");
+        s.wait(Time::after_nanos(0)).unwrap();
+        assert!(!s.signal().unwrap());
     }
 }

@@ -232,7 +232,7 @@ impl SourceInner {
         };
         // SAFETY: `t` is alive; this reference is owned by `target`.
         unsafe { retain_raw(t) };
-        Ok(Arc::new(SourceInner {
+        Ok(crate::object::new_arc(SourceInner {
             obj: ObjHeader::new(Kind::Source, 0),
             extras: ObjExtras::default(),
             link: TaskHeader::new(source_link, 0),
@@ -647,6 +647,8 @@ impl Drop for SourceInner {
         }
         // SAFETY: the reference owned by `target`.
         unsafe { release_raw(target) };
+        // SAFETY: built by `new_arc`, dropped now, tag killed.
+        unsafe { crate::object::retire_arc(self) };
     }
 }
 

@@ -362,7 +362,7 @@ RGCD_DISPATCH_NORETURN static inline void rgcd_dispatch_sync_failed(const char *
                                                                     dispatch_queue_t queue,
                                                                     int status)
 {
-    if (status == RGCD_EDEADLK) {
+    if (status == RGCD_EDEADLK && queue != NULL) {
         const char *label = rgcd_queue_get_label(queue);
         int named = label != NULL && label[0] != '\0';
         fprintf(stderr,
@@ -440,7 +440,10 @@ static inline void dispatch_apply_f(size_t iterations, dispatch_queue_t queue, v
 
 /* rgcd_once_f: runs function(context) exactly once per predicate; concurrent
  * callers wait for it. The inline fast path skips the call once *predicate is ~0.
- * On failure (a NULL function) it aborts as dispatch_sync_f does. */
+ * On failure it writes one line to stderr and aborts, as dispatch_sync_f does: a
+ * NULL function, a call from inside its own function for the same predicate
+ * (libdispatch hangs forever there), or a predicate that was not
+ * zero-initialised (holding a value rgcd never wrote). */
 static inline void dispatch_once_f(dispatch_once_t *predicate, void *context,
                                    dispatch_function_t function)
 {
@@ -688,10 +691,13 @@ static inline void dispatch_retain(dispatch_object_t object)
 
 /* rgcd_release: drops one reference; the last one frees the object (the
  * finalizer runs on its target queue if the context is non-NULL). No-op for
- * global and main queues. */
+ * global and main queues. The last release of a suspended or inactive queue
+ * discards the work still queued on it (libdispatch crashes there instead):
+ * that writes one line to stderr saying so. */
 static inline void dispatch_release(dispatch_object_t object)
 {
-    (void)rgcd_release(object);
+    if (rgcd_release(object) == RGCD_ESTATE)
+        fprintf(stderr, "dispatch_release: %s\n", rgcd_last_error());
 }
 
 /* rgcd_suspend: stops a queue from starting new items, or a source from running

@@ -51,7 +51,8 @@ pub unsafe extern "C" fn rgcd_group_leave(group: rgcd_group_t) -> c_int {
 }
 
 /// Waits until `group` is empty or `timeout` (an absolute `rgcd_time_t`; `RGCD_TIME_NOW`
-/// polls, `RGCD_TIME_FOREVER` waits forever) passes. Returns 0, or `RGCD_TIMED_OUT`.
+/// polls, `RGCD_TIME_FOREVER` waits forever) passes. Returns 0, or `RGCD_TIMED_OUT` (then
+/// `rgcd_last_error()` says the deadline passed).
 ///
 /// `group` must be a live handle when the call starts. A call that has to wait holds a
 /// reference of its own until it returns, so another thread may release the last reference
@@ -63,7 +64,10 @@ pub unsafe extern "C" fn rgcd_group_wait(group: rgcd_group_t, timeout: rgcd_time
         let g = unsafe { group_ref(group as *const c_void, "group")? };
         match g.wait(crate::Time::from_raw(timeout)) {
             Ok(()) => Ok(0),
-            Err(e) if e.kind() == ErrorKind::TimedOut => Ok(super::RGCD_TIMED_OUT),
+            Err(e) if e.kind() == ErrorKind::TimedOut => Ok(super::error::outcome(
+                super::RGCD_TIMED_OUT,
+                c"rgcd_group_wait: the deadline passed before the group was empty",
+            )),
             Err(e) => Err(e),
         }
     })

@@ -53,8 +53,23 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
 /// queue with its context.
 ///
 /// Global queues and the main queue ignore release. Returns 0, or `RGCD_EINVAL` for NULL,
-/// `RGCD_ETYPE` for something that is not a live rgcd object. Releasing a queue that still has
-/// work pending is fine: the work keeps the queue alive until it has run. Likewise a thread
+/// `RGCD_ETYPE` for something that is not a live rgcd object — among them a handle released
+/// already: each thread keeps the memory of the last 64 objects it destroyed out of reuse, so
+/// a second release (or any other call) through a handle whose object was destroyed since is
+/// reported instead of acting on a new object created at the same address. (Detection is
+/// best effort past those 64; libdispatch detects none of it.) Releasing an active, unsuspended
+/// queue that still has work pending is fine: the work keeps the queue alive until it has run.
+///
+/// A queue that is **suspended or inactive** cannot run its work, so its last release
+/// destroys it and discards the work still queued on it: those functions are never called
+/// (the caller keeps their contexts), and the call returns `RGCD_ESTATE` with the queue's
+/// label and the number of items discarded in `rgcd_last_error()` (the queue is released all
+/// the same). Resume or activate a queue before releasing it. If the last reference is
+/// dropped inside rgcd instead (by a drain that ends after the release), the same is
+/// reported as one line on stderr. libdispatch crashes on the release of a suspended or
+/// inactive object ("Release of a suspended object"), pending work or not.
+///
+/// Likewise a thread
 /// blocked in `rgcd_semaphore_wait` or `rgcd_group_wait` holds its own reference: releasing
 /// the last reference while it waits is safe, and the object is destroyed when the wait
 /// returns (so is a signal or leave that has just woken a waiter that releases at once).
@@ -66,12 +81,7 @@ pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
         // SAFETY: the caller gives up the reference it owns.
         unsafe {
             match kind {
-                Kind::Queue => {
-                    let q = &*(object as *const QueueInner);
-                    if !q.is_global() {
-                        QueueRef::decrement_strong_count(q);
-                    }
-                }
+                Kind::Queue => (*(object as *const QueueInner)).release_handle()?,
                 Kind::Group => Arc::decrement_strong_count(object as *const GroupInner),
                 Kind::Semaphore => Arc::decrement_strong_count(object as *const SemaphoreInner),
                 Kind::Source => Arc::decrement_strong_count(object as *const SourceInner),

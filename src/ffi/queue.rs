@@ -204,10 +204,12 @@ pub extern "C" fn rgcd_get_main_queue() -> rgcd_queue_t {
 }
 
 /// The label of `queue` ("" if it has none), valid while the queue lives. NULL asks for the
-/// label of the queue running the caller ("" outside any queue).
+/// label of the queue running the caller ("" outside any queue). Never returns NULL: a handle
+/// that is not a live queue gives "" too, and `rgcd_last_error()` says what was wrong (as in
+/// libdispatch, whose `dispatch_queue_get_label` never returns NULL either).
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_queue_get_label(queue: rgcd_queue_t) -> *const c_char {
-    pointer(|| {
+    let p = pointer(|| {
         if queue.is_null() {
             return Ok(q::current_label().as_ptr() as *mut c_char);
         }
@@ -215,23 +217,29 @@ pub unsafe extern "C" fn rgcd_queue_get_label(queue: rgcd_queue_t) -> *const c_c
         Ok(unsafe { queue_ref(queue as *const c_void, "queue")? }
             .label()
             .as_ptr() as *mut c_char)
-    })
+    });
+    if p.is_null() {
+        c"".as_ptr()
+    } else {
+        p
+    }
 }
 
-/// The QoS class `queue` was created with; `*relative_priority` (if not NULL) is set to 0.
-/// Returns `RGCD_QOS_UNSPECIFIED` for a bad handle.
+/// The QoS class `queue` was created with; `*relative_priority` (if not NULL) is set to 0,
+/// also on error. Returns `RGCD_QOS_UNSPECIFIED` for a bad handle (`rgcd_last_error()` says
+/// why).
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_queue_get_qos_class(
     queue: rgcd_queue_t,
     relative_priority: *mut c_int,
 ) -> rgcd_qos_class_t {
+    if !relative_priority.is_null() {
+        // SAFETY: the caller passes a writable int or NULL.
+        unsafe { *relative_priority = 0 };
+    }
     let r = status(|| {
         // SAFETY: a handle from the caller.
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
-        if !relative_priority.is_null() {
-            // SAFETY: the caller passes a writable int or NULL.
-            unsafe { *relative_priority = 0 };
-        }
         Ok(q.qos() as c_int)
     });
     if r < 0 {
@@ -391,7 +399,12 @@ pub unsafe extern "C" fn rgcd_apply_f(
 
 /// Runs `function(context)` once for `*predicate` (zero-initialised, static or global);
 /// concurrent callers return only after it finished. Afterwards `*predicate == ~0`.
-/// `RGCD_EINVAL` for a NULL predicate or function.
+///
+/// Errors (`function` not run): `RGCD_EINVAL` for a NULL predicate or function, or for a
+/// predicate holding a value rgcd never wrote (neither 0, ~0 nor a run in progress: it was not
+/// zero-initialised); `RGCD_EDEADLK` when called from inside `function` for the same predicate
+/// on the same thread (libdispatch hangs there forever). The compat `dispatch_once_f` writes
+/// one line to stderr and aborts instead.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_once_f(
     predicate: *mut rgcd_once_t,
@@ -406,14 +419,20 @@ pub unsafe extern "C" fn rgcd_once_f(
         // SAFETY: the caller's predicate, aligned and used only through rgcd_once_f.
         let pred = unsafe { AtomicIsize::from_ptr(predicate) };
         // SAFETY: the caller's function and context.
-        crate::once::once_raw(pred, || unsafe { f(context) });
-        Ok(0)
+        crate::once::once_raw(pred, || unsafe { f(context) }).map(|_| 0)
     })
 }
 
 /// Attaches `context` to `queue` under `key` (compared by address). A previous value's
 /// destructor runs (asynchronously, on the default global queue); NULL `context` removes the
-/// key. The destructor also runs when the queue is destroyed.
+/// key. The destructor also runs when the queue is destroyed. The main queue accepts values.
+///
+/// `RGCD_EINVAL` for a NULL queue or key, `RGCD_ETYPE` for a handle that is not a queue, and
+/// `RGCD_ENOTSUP` for a global (root) queue, as `rgcd_set_context` refuses them: values set
+/// on a queue shared by the whole process would leak into every queue targeting it.
+/// (libdispatch crashes on `dispatch_queue_set_specific` with a global queue — "Queue doesn't
+/// support dispatch_queue_set_specific" — and ignores `dispatch_set_context` on one.) On
+/// failure `destructor` is never called.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_queue_set_specific(
     queue: rgcd_queue_t,
@@ -426,6 +445,12 @@ pub unsafe extern "C" fn rgcd_queue_set_specific(
         let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
         if key.is_null() {
             return Err(invalid("key is NULL"));
+        }
+        if q.flavor() == q::Flavor::Root {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                "global queues hold no queue-specific data",
+            ));
         }
         q.set_specific(key as usize, context, destructor);
         Ok(0)

@@ -22,7 +22,8 @@ pub extern "C" fn rgcd_semaphore_create(value: isize) -> rgcd_semaphore_t {
 }
 
 /// Takes a permit, waiting until `timeout` (absolute; `RGCD_TIME_FOREVER` waits forever).
-/// Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened).
+/// Returns 0, or `RGCD_TIMED_OUT` (the count is then as if this call never happened, and
+/// `rgcd_last_error()` says the deadline passed).
 ///
 /// `sema` must be a live handle when the call starts. A call that has to wait holds a
 /// reference of its own until it returns, so another thread may release the last reference
@@ -38,13 +39,18 @@ pub unsafe extern "C" fn rgcd_semaphore_wait(
         let s = unsafe { semaphore_ref(sema as *const c_void, "semaphore")? };
         match s.wait(crate::Time::from_raw(timeout)) {
             Ok(()) => Ok(0),
-            Err(e) if e.kind() == ErrorKind::TimedOut => Ok(super::RGCD_TIMED_OUT),
+            Err(e) if e.kind() == ErrorKind::TimedOut => Ok(super::error::outcome(
+                super::RGCD_TIMED_OUT,
+                c"rgcd_semaphore_wait: the deadline passed before a permit was available",
+            )),
             Err(e) => Err(e),
         }
     })
 }
 
-/// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting.
+/// Returns a permit. Returns 1 when that woke a waiting thread, 0 when none was waiting, or
+/// `RGCD_ESTATE` (the count unchanged) when the count is at `INTPTR_MAX` already: one more
+/// would overflow it. (libdispatch does not check: its count wraps.)
 ///
 /// A signal that wakes a waiter holds a reference of its own until it returns, so the woken
 /// thread may release the last reference as soon as its wait returns, even if this call has
@@ -54,6 +60,6 @@ pub unsafe extern "C" fn rgcd_semaphore_signal(sema: rgcd_semaphore_t) -> c_int 
     status(|| {
         // SAFETY: a handle from the caller.
         let s = unsafe { semaphore_ref(sema as *const c_void, "semaphore")? };
-        Ok(s.signal() as c_int)
+        s.signal().map(c_int::from)
     })
 }

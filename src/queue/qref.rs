@@ -66,14 +66,31 @@ impl QueueRef {
             return;
         }
         if q.refs.fetch_sub(1, Ordering::Release) == 1 {
-            fence(Ordering::Acquire);
-            // SAFETY: the last reference: nobody else can reach the queue.
-            unsafe {
-                std::ptr::drop_in_place(p as *mut QueueInner);
-                crate::alloc::free_queue_block(p as *mut u8);
-            }
+            // SAFETY: the last reference.
+            unsafe { Self::drop_slow(p) };
         }
     }
+
+    /// Destroys a queue whose last reference is gone. Out of line: it keeps the release
+    /// above small enough to inline.
+    #[cold]
+    #[inline(never)]
+    unsafe fn drop_slow(p: *const QueueInner) {
+        fence(Ordering::Acquire);
+        // SAFETY: the last reference: nobody else can reach the queue. The block goes to the
+        // quarantine (see `object.rs`), not straight back to the cache that would hand it to
+        // the next queue created on this thread.
+        unsafe {
+            std::ptr::drop_in_place(p as *mut QueueInner);
+            crate::object::retire(p as *mut u8, free_block);
+        }
+    }
+}
+
+/// Frees a retired queue block.
+unsafe fn free_block(p: *mut u8) {
+    // SAFETY: a block from `alloc_queue_block` whose queue was dropped.
+    unsafe { crate::alloc::free_queue_block(p) }
 }
 
 impl Clone for QueueRef {

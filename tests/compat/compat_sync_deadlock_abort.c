@@ -1,5 +1,6 @@
 /* dispatch_sync_f (and the other synchronous calls) onto a queue that is already
- * running the caller: libdispatch hangs; through <dispatch/dispatch.h>, rgcd must not
+ * running the caller, and dispatch_once_f from inside its own function or with a
+ * predicate that was not zero-initialised: libdispatch hangs; through <dispatch/dispatch.h>, rgcd must not
  * return as if the work had run either. The wrapper writes one line to stderr that
  * names the queue and the deadlock, then aborts.
  *
@@ -108,6 +109,32 @@ static void scenario_null_work(void)
     dispatch_queue_t q = dispatch_queue_create("compat.deadlock.null", DISPATCH_QUEUE_SERIAL);
     dispatch_sync_f(q, NULL, NULL);
     say_continued("dispatch_sync_f with a NULL function");
+}
+
+/* dispatch_once_f from inside its own function, for the same predicate: libdispatch
+ * hangs forever. */
+static dispatch_once_t recursive_pred;
+
+static void once_again(void *ctx)
+{
+    (void)ctx;
+    dispatch_once_f(&recursive_pred, NULL, once_again);
+    say_continued("dispatch_once_f from inside its own function");
+}
+
+static void scenario_once_recursive(void)
+{
+    dispatch_once_f(&recursive_pred, NULL, once_again);
+    say_continued("the outer dispatch_once_f");
+}
+
+/* dispatch_once_f with a predicate that was never zero-initialised. */
+static void scenario_once_garbage(void)
+{
+    static dispatch_once_t garbage_pred;
+    garbage_pred = (dispatch_once_t)0x5a5a5a5a;
+    dispatch_once_f(&garbage_pred, NULL, inner);
+    say_continued("dispatch_once_f with a garbage predicate");
 }
 
 /* The control: a sync onto another, free queue from a queue's work. */
@@ -258,6 +285,15 @@ int main(void)
 
     static const char *const null_work[] = {"dispatch_sync_f", "NULL", "aborting", NULL};
     expect_abort("sync with a NULL function", scenario_null_work, null_work);
+
+    static const char *const once_recursive[] = {"dispatch_once_f", "deadlock",
+                                                 "inside its own function", NULL};
+    expect_abort("dispatch_once_f from its own function", scenario_once_recursive,
+                 once_recursive);
+
+    static const char *const once_garbage[] = {"dispatch_once_f", "0x5a5a5a5a",
+                                               "zero-initialised", NULL};
+    expect_abort("dispatch_once_f with a garbage predicate", scenario_once_garbage, once_garbage);
 
     struct outcome out;
     run_child(scenario_control, &out);

@@ -120,26 +120,29 @@ static int rgcdpy_enter(void) {
 }
 static void rgcdpy_leave(void) { __atomic_sub_fetch(&rgcdpy_inflight, 1, __ATOMIC_SEQ_CST); }
 
-static void rgcdpy_once(void *ctx) {
-    if (!rgcdpy_enter()) return;
-    _rgcdpy_run_once(ctx);
-    rgcdpy_leave();
-}
-static void rgcdpy_kept(void *ctx) {
-    if (!rgcdpy_enter()) return;
-    _rgcdpy_run_kept(ctx);
-    rgcdpy_leave();
-}
-static void rgcdpy_drop(void *ctx) {
-    if (!rgcdpy_enter()) return;
-    _rgcdpy_drop(ctx);
-    rgcdpy_leave();
-}
-static void rgcdpy_apply(void *ctx, size_t i) {
-    if (!rgcdpy_enter()) return;
-    _rgcdpy_apply(ctx, i);
-    rgcdpy_leave();
-}
+/* Runs a Python trampoline. On a worker thread that already has a Python thread state (cffi
+ * created and kept it on the first call), the GIL is taken here, between
+ * rgcd_pool_lock_wait_begin/end: a worker queued on the GIL is not blocked work, and the
+ * pool must not grow for it. cffi's own GIL handling inside py() then finds the GIL held. */
+#define RGCDPY_CALL(py_call)                                                          \
+    do {                                                                              \
+        if (!rgcdpy_enter()) return;                                                  \
+        if (PyGILState_GetThisThreadState() != NULL && !PyGILState_Check()) {         \
+            rgcd_pool_lock_wait_begin();                                              \
+            PyGILState_STATE st_ = PyGILState_Ensure();                               \
+            rgcd_pool_lock_wait_end();                                                \
+            py_call;                                                                  \
+            PyGILState_Release(st_);                                                  \
+        } else {                                                                      \
+            py_call;                                                                  \
+        }                                                                             \
+        rgcdpy_leave();                                                               \
+    } while (0)
+
+static void rgcdpy_once(void *ctx) { RGCDPY_CALL(_rgcdpy_run_once(ctx)); }
+static void rgcdpy_kept(void *ctx) { RGCDPY_CALL(_rgcdpy_run_kept(ctx)); }
+static void rgcdpy_drop(void *ctx) { RGCDPY_CALL(_rgcdpy_drop(ctx)); }
+static void rgcdpy_apply(void *ctx, size_t i) { RGCDPY_CALL(_rgcdpy_apply(ctx, i)); }
 """
 
 ffibuilder = FFI()

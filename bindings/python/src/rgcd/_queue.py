@@ -421,7 +421,7 @@ class Once:
         """Calls ``func()`` the first time only. An exception in it is reported and the
         Once still counts as done."""
         check_callable(func)
-        if self._pred[0] != 0:
+        if self._pred[0] == -1:  # done (~0); other values mean running
             return None
         key = _next()
         _once[key] = func

@@ -18,6 +18,7 @@ from ._io import read_async, write_async
 from ._queue import Group, Once, Queue, Semaphore, apply, get_specific, time_from_now, walltime
 from ._source import ProcessSource, ReadSource, SignalSource, Timer, WriteSource
 from ._debug import live_objects, pool_thread_count
+from ._executor import Executor
 
 __version__ = "0.1.0"
 
@@ -35,5 +36,5 @@ __all__ = [
     "IO_STREAM", "IO_RANDOM", "IO_STOP",
     "AUTORELEASE_FREQUENCY_INHERIT", "AUTORELEASE_FREQUENCY_WORK_ITEM",
     "AUTORELEASE_FREQUENCY_NEVER",
-    "live_objects", "pool_thread_count",
+    "live_objects", "pool_thread_count", "Executor",
 ]

@@ -286,3 +286,28 @@ if(RGCD_GO_EXECUTABLE)
 else()
   message(STATUS "rgcd: go not found, the Go binding's tests are skipped")
 endif()
+
+# --- Python binding: a venv under the build tree gets the package (built by setuptools +
+# cffi, bundling this build's librgcd), then one pytest run per file of
+# bindings/python/tests, loading this build's librgcd (RGCD_LIBRARY). ---
+find_package(Python3 3.9 COMPONENTS Interpreter)
+if(Python3_FOUND AND RGCD_BASH)
+  set(_rgcd_py_driver "${PROJECT_SOURCE_DIR}/bindings/python/tests/ctest.sh")
+  set(_rgcd_py_venv "${CMAKE_BINARY_DIR}/python-venv")
+  set(_rgcd_py_lib "${RGCD_STAGE_DIR}/${RGCD_SHARED_NAME}")
+  add_test(NAME python_setup
+    COMMAND "${RGCD_BASH}" "${_rgcd_py_driver}" setup "${Python3_EXECUTABLE}" "${_rgcd_py_venv}" "${_rgcd_py_lib}")
+  set_tests_properties(python_setup PROPERTIES
+    TIMEOUT 600 LABELS python FIXTURES_SETUP rgcd_python)
+  file(GLOB _rgcd_py_tests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/bindings/python/tests/test_*.py")
+  foreach(_src IN LISTS _rgcd_py_tests)
+    get_filename_component(_name "${_src}" NAME_WE)
+    string(REGEX REPLACE "^test_" "" _name "${_name}")
+    add_test(NAME python_${_name}
+      COMMAND "${RGCD_BASH}" "${_rgcd_py_driver}" run "${_rgcd_py_venv}" "${_rgcd_py_lib}" "${_src}")
+    set_tests_properties(python_${_name} PROPERTIES
+      TIMEOUT 300 LABELS python FIXTURES_REQUIRED rgcd_python)
+  endforeach()
+else()
+  message(STATUS "rgcd: python3 (>= 3.9) or bash not found, Python binding tests skipped")
+endif()

@@ -556,6 +556,16 @@ int rgcd_main(void);
 // The number of worker threads alive now (for tests and diagnostics).
 size_t rgcd_pool_thread_count(void);
 
+// Tells the pool that the calling thread is about to wait for a lock held by another thread
+// that is running — a language runtime's global lock, such as CPython's GIL, taken by a
+// binding's callback trampoline. Until `rgcd_pool_lock_wait_end`, the pool does not count
+// this worker as blocked, so it starts no extra worker that would only queue on the same
+// lock. Pair the two calls on one thread; no effect on threads that are not rgcd workers.
+void rgcd_pool_lock_wait_begin(void);
+
+// Ends the wait announced by `rgcd_pool_lock_wait_begin` (the lock is taken).
+void rgcd_pool_lock_wait_end(void);
+
 // The number of rgcd objects alive now: queues (other than the global and main queues),
 // groups, semaphores and sources that were created and not yet destroyed. For tests and
 // diagnostics: after everything was cancelled and released (and finalizers ran), it is back

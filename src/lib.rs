@@ -50,7 +50,7 @@ pub use error::{Error, ErrorKind};
 pub use group::Group;
 pub use object::{live_objects, Finalizer};
 pub use once::Once;
-pub use pool::thread_count;
+pub use pool::{lock_wait_begin, lock_wait_end, thread_count};
 pub use queue::{main, Qos, Queue, QueueBuilder};
 pub use semaphore::Semaphore;
 pub use source::{Source, SourceKind, PROC_EXEC, PROC_EXIT, PROC_FORK, PROC_SIGNAL, TIMER_STRICT};

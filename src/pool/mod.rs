@@ -1,6 +1,9 @@
 //! The worker pool shared by every queue. See `README.md` beside this file for the protocol.
 
+mod lock_wait;
 mod monitor;
+
+pub use lock_wait::{lock_wait_begin, lock_wait_end};
 
 use crate::queue::QueueInner;
 use crate::task::TaskHeader;
@@ -45,6 +48,8 @@ pub(crate) struct WorkerShared {
     tid: AtomicI32,
     /// Parked in the reactor's poller (woken through it) rather than on its thread handle.
     in_poller: AtomicBool,
+    /// Waiting for a lock held by a running thread (`lock_wait.rs`): runnable for the monitor.
+    lock_wait: AtomicBool,
 }
 
 pub(crate) struct Pool {
@@ -313,10 +318,12 @@ fn worker_main(pool: &'static Pool, id: usize) {
         busy: AtomicBool::new(false),
         tid: AtomicI32::new(gettid()),
         in_poller: AtomicBool::new(false),
+        lock_wait: AtomicBool::new(false),
     });
     pool.stealers.write().unwrap().push((id, local.stealer()));
     pool.workers.lock().unwrap().push(me.clone());
     LOCAL.with(|l| l.set(&local as *const _));
+    lock_wait::CURRENT.with(|c| c.set(Arc::as_ptr(&me)));
 
     let mut searching = true; // spawn_worker counted us
     'outer: loop {

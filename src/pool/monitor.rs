@@ -122,7 +122,10 @@ fn run(pool: &'static Pool) {
         let runnable = workers
             .iter()
             .filter(|w| w.busy.load(Ordering::Relaxed))
-            .filter(|w| thread_runnable(w.tid.load(Ordering::Relaxed)))
+            .filter(|w| {
+                w.lock_wait.load(Ordering::Relaxed)
+                    || thread_runnable(w.tid.load(Ordering::Relaxed))
+            })
             .count();
         if runnable < pool.ncpu {
             pool.spawn_worker();

@@ -141,6 +141,32 @@ fn sync_deadlock() {
         .unwrap();
     assert_eq!(r, Err(ErrorKind::Deadlock));
 
+    // Downward too: from a onto b, whose target a is running the caller (serial and
+    // concurrent b alike: b's items need a).
+    let b2 = b.clone();
+    let r = a
+        .exec_sync(move || b2.exec_sync(|| ()).map_err(|e| e.kind()))
+        .unwrap();
+    assert_eq!(r, Err(ErrorKind::Deadlock));
+    let wide = QueueBuilder::new()
+        .label("wide-on-a")
+        .concurrent()
+        .target(&a)
+        .build()
+        .unwrap();
+    let r = a
+        .exec_sync(move || wide.exec_sync(|| ()).map_err(|e| e.kind()))
+        .unwrap();
+    assert_eq!(r, Err(ErrorKind::Deadlock));
+    // Work on a global queue may sync onto any idle serial queue.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let idle = Queue::serial("idle");
+    Queue::global(rgcd::Qos::Default).exec_async(move || tx.send(idle.exec_sync(|| 5)).unwrap());
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(30)).unwrap().unwrap(),
+        5
+    );
+
     // From async work too.
     let (tx, rx) = std::sync::mpsc::channel();
     let q3 = q.clone();

@@ -89,11 +89,27 @@ pub(crate) fn current_specific(key: usize) -> *mut c_void {
 
 /// Would `sync` onto `q` from this thread wait for the thread itself?
 fn would_deadlock(q: &QueueInner, barrier: bool) -> bool {
-    let exclusive = barrier || !q.is_wide();
-    if !exclusive {
-        return false;
+    // The item needs every exclusive queue on q's target chain (q itself when serial or for a
+    // barrier, and serial targets above it): if the caller runs on one of them, it never frees.
+    let mut cur = q;
+    let mut first = true;
+    loop {
+        if matches!(cur.flavor(), Flavor::Root | Flavor::MainRoot) {
+            // The roots run many items at once (the main root's one queue is checked below it).
+            return false;
+        }
+        let exclusive = (first && barrier) || !cur.is_wide();
+        if exclusive && on_chain(cur) {
+            return true;
+        }
+        let t = cur.target_ptr();
+        if t.is_null() {
+            return false;
+        }
+        // SAFETY: a queue keeps its target alive.
+        cur = unsafe { &*t };
+        first = false;
     }
-    on_chain(q)
 }
 
 /// Does the caller run on `q`, directly or as part of it through a target chain (or on the

@@ -448,6 +448,9 @@ impl SourceInner {
                 deliver = self.state.load(Ordering::Acquire) & (SUSPEND_MASK | CANCELED) == 0;
             }
             if deliver && self.state.fetch_and(!PENDING, Ordering::AcqRel) & PENDING != 0 {
+                if self.kind == SourceKind::Timer {
+                    event::reactor().catch_up_timer(self, &self.pending);
+                }
                 let d = self.pending.swap(0, Ordering::AcqRel);
                 // `merge` adds its data before it sets PENDING, so a delivery can find the data
                 // already taken by the previous one: nothing to deliver then (0 is only an

@@ -567,3 +567,46 @@ fn registration_failure_cancels() {
     }
     assert_quiet_and_freed(base, "registration failure");
 }
+
+#[test]
+fn suspended_timer_reports_missed_fires_in_one_delivery() {
+    let (_g, base) = alone();
+    {
+        let q = Queue::serial("suspended-timer");
+        let s = Source::new(SourceKind::Timer, 0, 0, &q).unwrap();
+        let data = Arc::new(Mutex::new(Vec::new()));
+        let (d, s2) = (data.clone(), s.clone());
+        s.set_event_handler(move || d.lock().unwrap().push(s2.data()));
+        s.set_timer(Time::after_nanos(20_000_000), 20_000_000, 0)
+            .unwrap();
+        s.activate().unwrap();
+        assert!(wait_until(Duration::from_secs(10), || !data
+            .lock()
+            .unwrap()
+            .is_empty()));
+        s.suspend().unwrap();
+        let n = data.lock().unwrap().len();
+        std::thread::sleep(Duration::from_millis(200)); // about 10 fires missed
+        assert_eq!(
+            data.lock().unwrap().len(),
+            n,
+            "a suspended timer's handler ran"
+        );
+        s.resume().unwrap();
+        assert!(wait_until(Duration::from_secs(10), || data
+            .lock()
+            .unwrap()
+            .len()
+            > n));
+        // As libdispatch (its dispatch_suspend_timer test): the fires missed while suspended
+        // come in one delivery, not one by one.
+        let first_after = data.lock().unwrap()[n];
+        assert!(
+            first_after >= 5,
+            "first delivery after resume: {first_after}"
+        );
+        s.cancel();
+        drop(s);
+    }
+    assert_quiet_and_freed(base, "suspended timer");
+}

@@ -790,6 +790,32 @@ impl Reactor {
         drop(old);
     }
 
+    /// Before a parked timer's handler runs: counts the fires it missed meanwhile (its next
+    /// deadline has passed: its queue or the source was suspended or busy) into `pending`, so
+    /// one delivery reports them all, as libdispatch does, and moves the deadline past now.
+    pub(crate) fn catch_up_timer(&self, src: &SourceInner, pending: &std::sync::atomic::AtomicU64) {
+        let next = src.parked[0].load(Ordering::Relaxed);
+        if next == NO_TIMER {
+            return;
+        }
+        let now = now_ns();
+        if next > now {
+            return;
+        }
+        let _t = self.timers.lock().unwrap();
+        let next = src.parked[0].load(Ordering::Relaxed);
+        if next == NO_TIMER || next > now {
+            return;
+        }
+        let step = src.parked[1].load(Ordering::Relaxed).max(1_000);
+        let count = 1 + (now - next) / step;
+        pending.fetch_add(count, Ordering::AcqRel);
+        src.parked[0].store(
+            next.saturating_add(count.saturating_mul(step)),
+            Ordering::Relaxed,
+        );
+    }
+
     /// Puts a repeating timer that fired back into the heap once its handler ran; its next
     /// deadline may have passed meanwhile, then it fires at the next turn with the fires missed.
     pub(crate) fn rearm_timer(&self, src: &SourceInner) {

@@ -49,7 +49,7 @@ pub use apply::apply;
 pub use data::Data;
 pub use error::{Error, ErrorKind};
 pub use group::Group;
-pub use io::{read, write, IoChannel, IoType, IO_STRICT_INTERVAL};
+pub use io::{read, write, IoChannel, IoType};
 pub use object::{live_objects, Finalizer};
 pub use once::Once;
 pub use pool::thread_count;

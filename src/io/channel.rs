@@ -14,9 +14,6 @@ use std::sync::{Arc, Mutex};
 /// The cleanup handler: called once with 0, or the errno that made the channel give up.
 pub(crate) type Cleanup = Box<dyn FnOnce(i32) + Send>;
 
-/// Interval flag: deliver at every interval, even below the low water mark.
-pub const IO_STRICT_INTERVAL: u64 = 1;
-
 #[repr(C)]
 pub(crate) struct ChannelInner {
     pub(crate) obj: ObjHeader,
@@ -181,10 +178,9 @@ impl ChannelInner {
         }
     }
 
-    pub(crate) fn set_interval(&self, interval: u64, flags: u64) {
+    pub(crate) fn set_interval(&self, interval: u64, strict: bool) {
         self.interval.store(interval, Ordering::Relaxed);
-        self.strict
-            .store(flags & IO_STRICT_INTERVAL != 0, Ordering::Relaxed);
+        self.strict.store(strict, Ordering::Relaxed);
     }
 
     /// The fd, or -1 when closed or not opened yet.

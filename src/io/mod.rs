@@ -10,7 +10,6 @@ mod channel;
 mod entry;
 mod op;
 
-pub use channel::IO_STRICT_INTERVAL;
 pub(crate) use channel::{submit_whole, ChannelInner, Cleanup};
 pub(crate) use op::{Dir, IoHandler};
 
@@ -207,8 +206,7 @@ impl IoChannel {
 
     /// Delivers partial results every `nanos` ns (any amount when `strict`).
     pub fn set_interval(&self, nanos: u64, strict: bool) {
-        self.inner
-            .set_interval(nanos, if strict { IO_STRICT_INTERVAL } else { 0 })
+        self.inner.set_interval(nanos, strict)
     }
 }
 

@@ -3,8 +3,8 @@
 //! of submitted operations and barriers, and — for pipes, sockets and other pollable fds — a
 //! read and a write source that wake it when the fd is ready (see `README.md`).
 
-use super::op::{Dir, Op, Progress};
-use crate::data::DataInner;
+use super::op::{Dir, Op, Progress, MAX_BACKLOG};
+use crate::data::{DataInner, Owner};
 use crate::source::{Source, SourceKind};
 use crate::{Queue, Time};
 use std::collections::{HashMap, VecDeque};
@@ -276,15 +276,22 @@ impl FdEntry {
                     }
                 }
                 Next::Ops(ops) => {
-                    if ops.is_empty() {
-                        return;
-                    }
+                    let mut progressed = false;
                     for op in ops {
+                        if op.dir == Dir::Read && self.throttle(&op) {
+                            continue;
+                        }
                         match self.step(&op, opened) {
-                            Step::Again => {}
-                            Step::Done => self.remove(&op),
+                            Step::Again => progressed = true,
+                            Step::Done => {
+                                self.remove(&op);
+                                progressed = true;
+                            }
                             Step::Blocked => self.wait_ready(op.dir),
                         }
+                    }
+                    if !progressed {
+                        return;
                     }
                 }
             }
@@ -294,6 +301,22 @@ impl FdEntry {
                 return;
             }
         }
+    }
+
+    /// Should a read pause because its handler lags behind? The drain restarts the pump once
+    /// it caught up (`throttled` is set before the backlog is looked at again, and the drain
+    /// looks at `throttled` after it took a call off the backlog, so one of them sees the
+    /// other).
+    fn throttle(&self, op: &Op) -> bool {
+        if op.whole || op.backlog() < MAX_BACKLOG || op.is_stopped() {
+            return false;
+        }
+        op.throttled.store(true, Ordering::SeqCst);
+        if op.backlog() < MAX_BACKLOG {
+            op.throttled.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 
     fn remove(&self, op: &Arc<Op>) {
@@ -343,8 +366,21 @@ impl FdEntry {
         }
         let chunk = if o.file { FILE_CHUNK } else { STREAM_CHUNK };
         let want = p.remaining.min(chunk);
-        let mut v: Vec<u8> = Vec::with_capacity(want);
-        let buf = v.spare_capacity_mut().as_mut_ptr() as *mut libc::c_void;
+        // File chunks come from a pool of buffers that return when their data is released,
+        // so a long read reuses a few warm buffers instead of faulting in fresh memory.
+        let mut pooled = if o.file && want == FILE_CHUNK {
+            Some(take_buffer())
+        } else {
+            None
+        };
+        let mut v: Vec<u8> = Vec::new();
+        let buf = match pooled.as_mut() {
+            Some(b) => b.as_mut_ptr() as *mut libc::c_void,
+            None => {
+                v.reserve_exact(want);
+                v.spare_capacity_mut().as_mut_ptr() as *mut libc::c_void
+            }
+        };
         let call = || loop {
             // SAFETY: `buf` has room for `want` bytes.
             let n = unsafe {
@@ -366,13 +402,29 @@ impl FdEntry {
         };
         match r {
             Ok(0) => {
+                if let Some(b) = pooled.take() {
+                    give_back(b);
+                }
                 op.finish(p, 0);
                 Step::Done
             }
             Ok(n) => {
-                // SAFETY: the kernel wrote `n` bytes.
-                unsafe { v.set_len(n) };
-                let d = DataInner::from_box(v.into_boxed_slice());
+                let d = match pooled.take() {
+                    Some(b) => {
+                        let ptr = b.as_ptr();
+                        let owner = Owner::Recycle {
+                            buf: b,
+                            to: give_back,
+                        };
+                        // SAFETY: `n` bytes of the buffer, which the owner keeps alive.
+                        unsafe { DataInner::create(ptr, n, owner) }.expect("non-null buffer")
+                    }
+                    None => {
+                        // SAFETY: the kernel wrote `n` bytes.
+                        unsafe { v.set_len(n) };
+                        DataInner::from_box(v.into_boxed_slice())
+                    }
+                };
                 p.buf = DataInner::concat(&p.buf, &d);
                 p.offset += n as i64;
                 if p.remaining != usize::MAX {
@@ -609,6 +661,24 @@ fn interval_tick(op: &Arc<Op>) {
                 op.deliver_progress(&mut p);
             }
         }
+    }
+}
+
+/// File-chunk buffers not in use (at most `POOL_MAX`).
+static POOL: Mutex<Vec<Box<[u8]>>> = Mutex::new(Vec::new());
+const POOL_MAX: usize = 8;
+
+fn take_buffer() -> Box<[u8]> {
+    if let Some(b) = POOL.lock().unwrap().pop() {
+        return b;
+    }
+    vec![0u8; FILE_CHUNK].into_boxed_slice()
+}
+
+fn give_back(b: Box<[u8]>) {
+    let mut pool = POOL.lock().unwrap();
+    if pool.len() < POOL_MAX {
+        pool.push(b);
     }
 }
 

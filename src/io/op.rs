@@ -76,12 +76,17 @@ pub(crate) struct Op {
     handler: Mutex<Option<IoHandler>>,
     out: Mutex<Outbox>,
     finished: AtomicBool,
+    /// The pump stopped reading for this op until its handler catches up (see `backlog`).
+    pub(crate) throttled: AtomicBool,
     /// The entry running the operation, held from submission until it leaves the entry's
     /// list (it keeps a convenience call's entry alive while it waits for the fd).
     pub(crate) entry: Mutex<Option<Arc<FdEntry>>>,
 }
 
 const DRAIN_BATCH: usize = 16;
+/// A read stops reading while this many of its results wait for the handler: a slow handler
+/// holds back the fd instead of letting buffers pile up (and a fast one gets warm buffers).
+pub(crate) const MAX_BACKLOG: usize = 2;
 
 impl Op {
     #[allow(clippy::too_many_arguments)]
@@ -119,6 +124,7 @@ impl Op {
                 running: false,
             }),
             finished: AtomicBool::new(false),
+            throttled: AtomicBool::new(false),
             entry: Mutex::new(None),
         })
     }
@@ -126,6 +132,11 @@ impl Op {
     /// Closed with STOP: the operation ends with `ECANCELED` at its next step.
     pub(crate) fn is_stopped(&self) -> bool {
         self.channel.as_ref().is_some_and(|c| c.is_stopped())
+    }
+
+    /// Calls queued and not started yet.
+    pub(crate) fn backlog(&self) -> usize {
+        self.out.lock().unwrap().items.len()
     }
 
     /// Queues a call of the handler; calls run one at a time, in order, on the op's queue.
@@ -168,6 +179,13 @@ impl Op {
                 }
             }
             drop(data);
+            if self.throttled.load(Ordering::SeqCst) && self.backlog() < MAX_BACKLOG {
+                self.throttled.store(false, Ordering::SeqCst);
+                let e = self.entry.lock().unwrap().clone();
+                if let Some(e) = e {
+                    e.schedule_pump();
+                }
+            }
             if done && !self.finished.swap(true, Ordering::AcqRel) {
                 if let Some(c) = &self.channel {
                     c.op_finished();

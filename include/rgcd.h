@@ -93,6 +93,9 @@ typedef struct rgcd_data_s rgcd_data_s;
 // An opaque group object.
 typedef struct rgcd_group_s rgcd_group_s;
 
+// An opaque I/O channel.
+typedef struct rgcd_io_s rgcd_io_s;
+
 // An opaque queue object.
 typedef struct rgcd_queue_s rgcd_queue_s;
 
@@ -128,6 +131,35 @@ typedef struct rgcd_group_s *rgcd_group_t;
 
 // Nanoseconds on the monotonic clock, or an encoded wall-clock time (see `rgcd_walltime`).
 typedef uint64_t rgcd_time_t;
+
+// The handler of `rgcd_read_f` / `rgcd_write_f`, called once: `data` (borrowed for the call)
+// is the bytes read, or for a write the bytes not written (NULL when all were); `error` is 0
+// or an errno value.
+typedef void (*rgcd_io_data_function_t)(void *context, rgcd_data_t data, int error);
+
+// An I/O channel handle (also accepted by `rgcd_retain` / `rgcd_release`, `rgcd_set_context`
+// and `rgcd_set_finalizer_f`).
+typedef struct rgcd_io_s *rgcd_io_t;
+
+// The type of a channel: `RGCD_IO_STREAM` or `RGCD_IO_RANDOM`.
+typedef unsigned long rgcd_io_type_t;
+
+// A channel's cleanup handler: called once, with 0 or the errno that made the channel give
+// up the fd (a bad or non-seekable fd, a path that could not be opened).
+typedef void (*rgcd_io_cleanup_function_t)(void *context, int error);
+
+// The handler of a channel operation, called on its queue one or more times, never two at
+// once: `done` is true on the last call; `data` is borrowed for the call (retain it to keep
+// it). Reads pass the bytes read (the last call at end of file: empty data, error 0); writes
+// pass the bytes not yet written (NULL on the last call when all were). `error` is 0 or an
+// errno value (`ECANCELED` after a close with `RGCD_IO_STOP`).
+typedef void (*rgcd_io_handler_function_t)(void *context, bool done, rgcd_data_t data, int error);
+
+// Flags of `rgcd_io_close`.
+typedef unsigned long rgcd_io_close_flags_t;
+
+// Flags of `rgcd_io_set_interval`.
+typedef unsigned long rgcd_io_interval_flags_t;
 
 // Any rgcd handle, for the generic object API (`rgcd_retain`, `rgcd_release`, ...).
 typedef void *rgcd_object_t;
@@ -169,6 +201,21 @@ typedef uint32_t rgcd_source_handler_t;
 // Borrow the buffer: the caller keeps it readable and unchanged for as long as any data
 // object may use it (static memory, say); rgcd never frees it.
 #define RGCD_DATA_DESTRUCTOR_NONE 3
+
+// A stream: operations run in order per direction at the current file position; offsets are
+// ignored. Reads and writes may run at the same time.
+#define RGCD_IO_STREAM 0
+
+// Random access: each operation works at its offset, counted from the file position when
+// the channel was created. The fd must be seekable.
+#define RGCD_IO_RANDOM 1
+
+// Stop pending operations: each ends with a last call of its handler with `ECANCELED`.
+#define RGCD_IO_STOP 1
+
+// Call the handlers at every interval, even with less than the low water mark ready (or
+// nothing).
+#define RGCD_IO_STRICT_INTERVAL 1
 
 // Items run one at a time, in FIFO order.
 #define RGCD_QUEUE_SERIAL 0
@@ -351,6 +398,131 @@ int rgcd_group_notify_f(rgcd_group_t group,
 // Submits `work(context)` to `queue` as part of `group` (enter now, leave after it ran).
 // Errors as for `rgcd_async_f`.
 int rgcd_group_async_f(rgcd_group_t group, rgcd_queue_t queue, void *context, rgcd_function_t work);
+
+// Reads from `fd` once, asynchronously: `handler(context, data, error)` runs once on `queue`
+// with up to `length` bytes (`SIZE_MAX`: no limit) — what had arrived when the fd would have
+// blocked (a pipe or socket waits for the first byte), everything up to end of file, or
+// `length` bytes; empty data with error 0 means end of file. Pipes and sockets are made
+// non-blocking while rgcd uses them (as in libdispatch); no thread blocks on them.
+//
+// Returns 0, or `RGCD_EINVAL` for a negative fd, a NULL queue or handler (then the handler
+// is never called). A bad fd is reported to the handler (`EBADF`).
+int rgcd_read_f(int fd,
+                size_t length,
+                rgcd_queue_t queue,
+                void *context,
+                rgcd_io_data_function_t handler);
+
+// Writes all of `data` to `fd`, asynchronously: `handler(context, data_remaining, error)`
+// runs once on `queue`, with NULL and 0 when every byte was written, else the bytes not
+// written and an errno value. Writes to one fd (through this call or channels) land in the
+// order they were submitted. `data` is retained until the write is done.
+//
+// Returns 0, or `RGCD_EINVAL`/`RGCD_ETYPE` for a negative fd, a bad `data`, a NULL queue or
+// handler (then the handler is never called).
+int rgcd_write_f(int fd,
+                 rgcd_data_t data,
+                 rgcd_queue_t queue,
+                 void *context,
+                 rgcd_io_data_function_t handler);
+
+// Creates a channel (+1) of `type` on `fd`. The caller keeps owning `fd`: close it in the
+// cleanup handler, which runs once on `queue` (NULL: the default global queue) with
+// `context` after the channel was closed (`rgcd_io_close`) or released for the last time
+// and its operations finished — or at once, with the errno, when `fd` is bad (`EBADF`) or
+// not seekable for `RGCD_IO_RANDOM` (`ESPIPE`). `cleanup_handler` may be NULL.
+//
+// NULL with `RGCD_EINVAL` for an unknown type or a negative fd (the cleanup never runs).
+rgcd_io_t rgcd_io_create(rgcd_io_type_t type,
+                         int fd,
+                         rgcd_queue_t queue,
+                         void *context,
+                         rgcd_io_cleanup_function_t cleanup_handler);
+
+// Creates a channel (+1) of `type` on the absolute `path`, opened with `oflag` and `mode`
+// (see open(2); `mode` is a `mode_t`) when its first operation or barrier runs, and closed by rgcd before the
+// cleanup handler runs (once, on `queue`, with 0 or the errno of a failed open).
+//
+// NULL with `RGCD_EINVAL` for an unknown type or a NULL or relative path.
+rgcd_io_t rgcd_io_create_with_path(rgcd_io_type_t type,
+                                   const char *path,
+                                   int oflag,
+                                   uint32_t mode,
+                                   rgcd_queue_t queue,
+                                   void *context,
+                                   rgcd_io_cleanup_function_t cleanup_handler);
+
+// Creates a channel (+1) of `type` on the fd or path of `io` (sharing its ordering and
+// barriers, not its type or policy). Its cleanup handler runs once, on `queue`, when this
+// channel is done; the fd of a path stays open until every channel on it is. A closed `io`
+// gives a channel whose cleanup runs at once with `ECANCELED`.
+//
+// NULL with `RGCD_EINVAL`/`RGCD_ETYPE` for an unknown type or a bad `io`.
+rgcd_io_t rgcd_io_create_with_io(rgcd_io_type_t type,
+                                 rgcd_io_t io,
+                                 rgcd_queue_t queue,
+                                 void *context,
+                                 rgcd_io_cleanup_function_t cleanup_handler);
+
+// Reads `length` bytes (`SIZE_MAX`: until end of file) from `channel` at `offset` (RANDOM
+// channels only), calling `handler(context, done, data, error)` on `queue` for each piece:
+// at most the high water mark, at least the low water mark except for the last, or whatever
+// is ready at each interval. On a closed channel the handler is called once, with
+// `ECANCELED`.
+//
+// Returns 0, or `RGCD_EINVAL`/`RGCD_ETYPE` for a bad channel, a NULL queue or handler (then
+// the handler is never called).
+int rgcd_io_read_f(rgcd_io_t channel,
+                   int64_t offset,
+                   size_t length,
+                   rgcd_queue_t queue,
+                   void *context,
+                   rgcd_io_handler_function_t handler);
+
+// Writes `data` to `channel` at `offset` (RANDOM channels only), calling
+// `handler(context, done, data_remaining, error)` on `queue` as it progresses (the last call
+// has `done` set, and NULL data when every byte was written). `data` is retained until the
+// write is done. On a closed channel the handler is called once, with `ECANCELED`.
+//
+// Returns 0, or `RGCD_EINVAL`/`RGCD_ETYPE` for a bad channel or data, a NULL queue or
+// handler (then the handler is never called).
+int rgcd_io_write_f(rgcd_io_t channel,
+                    int64_t offset,
+                    rgcd_data_t data,
+                    rgcd_queue_t queue,
+                    void *context,
+                    rgcd_io_handler_function_t handler);
+
+// Closes `channel` to new operations (their handlers get `ECANCELED`). With `RGCD_IO_STOP`,
+// pending operations end with a last call with `ECANCELED` (after any partial results);
+// without it they run to completion. The cleanup handler runs once they all finished.
+// Closing twice is fine. Returns 0, or `RGCD_EINVAL`/`RGCD_ETYPE` for a bad channel or
+// unknown flags.
+int rgcd_io_close(rgcd_io_t channel, rgcd_io_close_flags_t flags);
+
+// Runs `barrier(context)` once every operation submitted before it on the channel's fd (by
+// any channel on it) finished; operations submitted after wait until it returned. It may use
+// the fd (`rgcd_io_get_descriptor`: fsync, lseek, ...) but not close it. Returns 0, or an
+// error for a bad channel or a NULL function (then it is never called).
+int rgcd_io_barrier_f(rgcd_io_t channel, void *context, rgcd_function_t barrier);
+
+// The fd of `channel`, or -1 when it is closed, its path is not opened yet (it is inside a
+// barrier), or on error (then `rgcd_last_error()` says why).
+int rgcd_io_get_descriptor(rgcd_io_t channel);
+
+// Handlers of operations submitted from now on get at most `high_water` bytes at a time
+// (default `SIZE_MAX`; 0 counts as 1). Lowers the low water mark to it if needed.
+int rgcd_io_set_high_water(rgcd_io_t channel, size_t high_water);
+
+// Partial results of operations submitted from now on are delivered only once at least
+// `low_water` bytes are ready (default 0: as soon as anything is; `SIZE_MAX`: no partial
+// results below the high water mark). Raises the high water mark to it if needed.
+int rgcd_io_set_low_water(rgcd_io_t channel, size_t low_water);
+
+// Operations submitted from now on deliver their partial results every `interval` ns (0:
+// no interval) — if at least the low water mark is ready, or always with
+// `RGCD_IO_STRICT_INTERVAL` — instead of as soon as they are ready.
+int rgcd_io_set_interval(rgcd_io_t channel, uint64_t interval, rgcd_io_interval_flags_t flags);
 
 // Adds a reference to `object` (any rgcd handle).
 //

@@ -24,6 +24,8 @@ pub(crate) enum Owner {
     Munmap,
     /// Nothing: the bytes outlive every data object (static or caller-managed memory).
     Borrowed,
+    /// Handed back to `to` (a buffer pool) at once, on the releasing thread.
+    Recycle { buf: Box<[u8]>, to: fn(Box<[u8]>) },
     /// `f(ctx)` on `queue` (the default global queue when `None`).
     Custom {
         f: CFunction,
@@ -42,6 +44,7 @@ impl Drop for Leaf {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.owner, Owner::Borrowed) {
             Owner::Owned(_) | Owner::Borrowed => {}
+            Owner::Recycle { buf, to } => to(buf),
             // SAFETY: the creator gave us a malloc'd buffer to free once.
             Owner::Free => unsafe { libc::free(self.ptr as *mut c_void) },
             // SAFETY: the creator gave us a mapping of `len` bytes to unmap once.

@@ -39,6 +39,7 @@ pub(crate) enum Kind {
     Semaphore = 3,
     Source = 4,
     Data = 5,
+    Io = 6,
 }
 
 #[repr(C)]
@@ -55,10 +56,10 @@ struct LiveCount(AtomicUsize);
 
 #[allow(clippy::declare_interior_mutable_const)]
 const LIVE_ZERO: LiveCount = LiveCount(AtomicUsize::new(0));
-static LIVE: [LiveCount; 5] = [LIVE_ZERO; 5];
+static LIVE: [LiveCount; 6] = [LIVE_ZERO; 6];
 
 /// How many rgcd objects (queues other than the global and main queues, groups, semaphores,
-/// sources, data other than the empty one) are alive now: created and not yet destroyed. For tests: after a cancel or a
+/// sources, data other than the empty one, I/O channels) are alive now: created and not yet destroyed. For tests: after a cancel or a
 /// shutdown, a count back at its earlier value shows everything was freed.
 pub fn live_objects() -> usize {
     LIVE.iter().map(|c| c.0.load(Ordering::Relaxed)).sum()
@@ -94,6 +95,7 @@ impl ObjHeader {
             3 => Some(Kind::Semaphore),
             4 => Some(Kind::Source),
             5 => Some(Kind::Data),
+            6 => Some(Kind::Io),
             _ => None,
         }
     }

@@ -922,6 +922,131 @@ static inline dispatch_data_t dispatch_data_copy_region(dispatch_data_t data, si
 }
 
 /* ======================================================================
+ * I/O channels: dispatch_read/dispatch_write and dispatch_io_* (rgcd_io_*,
+ * rgcd_read_f, rgcd_write_f). Pipes and sockets are made non-blocking while
+ * rgcd uses them and no thread blocks on them; regular-file I/O runs on pool
+ * threads that count as blocked. Handlers receive errno values.
+ * The _f variants carry the names of libdispatch's io_private.h.
+ * ====================================================================== */
+
+#include <sys/types.h> /* off_t, mode_t */
+
+/* A native file descriptor (libdispatch's type). */
+#ifndef RGCD_DISPATCH_FD_T
+#define RGCD_DISPATCH_FD_T
+typedef int dispatch_fd_t;
+#endif
+
+/* An I/O channel: rgcd_io_t; retained and released with dispatch_retain/release. */
+typedef rgcd_io_t dispatch_io_t;
+
+/* Channel types: RGCD_IO_STREAM, RGCD_IO_RANDOM. */
+typedef unsigned long dispatch_io_type_t;
+#define DISPATCH_IO_STREAM 0
+#define DISPATCH_IO_RANDOM 1
+
+/* dispatch_io_close flags: DISPATCH_IO_STOP ends pending operations with ECANCELED. */
+typedef unsigned long dispatch_io_close_flags_t;
+#define DISPATCH_IO_STOP 0x1
+
+/* dispatch_io_set_interval flags: deliver at every interval, even below the low water mark. */
+typedef unsigned long dispatch_io_interval_flags_t;
+#define DISPATCH_IO_STRICT_INTERVAL 0x1
+
+/* The function form of an I/O handler: (context, done, data, error). */
+typedef void (*dispatch_io_handler_function_t)(void *context, bool done, dispatch_data_t data, int error);
+
+/* rgcd_read_f: handler(context, data, error) runs once on queue with what was read. */
+static inline void dispatch_read_f(dispatch_fd_t fd, size_t length, dispatch_queue_t queue, void *context,
+                                   void (*handler)(void *context, dispatch_data_t data, int error))
+{
+    (void)rgcd_read_f(fd, length, queue, context, handler);
+}
+
+/* rgcd_write_f: handler(context, data_remaining, error) runs once on queue (NULL data: all written). */
+static inline void dispatch_write_f(dispatch_fd_t fd, dispatch_data_t data, dispatch_queue_t queue, void *context,
+                                    void (*handler)(void *context, dispatch_data_t data, int error))
+{
+    (void)rgcd_write_f(fd, data, queue, context, handler);
+}
+
+/* rgcd_io_create: the cleanup handler runs once when the channel lets the fd go. */
+static inline dispatch_io_t dispatch_io_create_f(dispatch_io_type_t type, dispatch_fd_t fd, dispatch_queue_t queue,
+                                                 void *context, void (*cleanup_handler)(void *context, int error))
+{
+    return rgcd_io_create(type, fd, queue, context, cleanup_handler);
+}
+
+/* rgcd_io_create_with_path: path must be absolute; it is opened on first use. */
+static inline dispatch_io_t dispatch_io_create_with_path_f(dispatch_io_type_t type, const char *path, int oflag,
+                                                           mode_t mode, dispatch_queue_t queue, void *context,
+                                                           void (*cleanup_handler)(void *context, int error))
+{
+    return rgcd_io_create_with_path(type, path, oflag, RGCD_DISPATCH_STATIC(uint32_t, mode), queue, context,
+                                    cleanup_handler);
+}
+
+/* rgcd_io_create_with_io: shares io's fd or path, not its type or policy. */
+static inline dispatch_io_t dispatch_io_create_with_io_f(dispatch_io_type_t type, dispatch_io_t io,
+                                                         dispatch_queue_t queue, void *context,
+                                                         void (*cleanup_handler)(void *context, int error))
+{
+    return rgcd_io_create_with_io(type, io, queue, context, cleanup_handler);
+}
+
+/* rgcd_io_read_f. */
+static inline void dispatch_io_read_f(dispatch_io_t channel, off_t offset, size_t length, dispatch_queue_t queue,
+                                      void *context, dispatch_io_handler_function_t io_handler)
+{
+    (void)rgcd_io_read_f(channel, RGCD_DISPATCH_STATIC(int64_t, offset), length, queue, context, io_handler);
+}
+
+/* rgcd_io_write_f. */
+static inline void dispatch_io_write_f(dispatch_io_t channel, off_t offset, dispatch_data_t data,
+                                       dispatch_queue_t queue, void *context,
+                                       dispatch_io_handler_function_t io_handler)
+{
+    (void)rgcd_io_write_f(channel, RGCD_DISPATCH_STATIC(int64_t, offset), data, queue, context, io_handler);
+}
+
+/* rgcd_io_barrier_f. */
+static inline void dispatch_io_barrier_f(dispatch_io_t channel, void *context, dispatch_function_t barrier)
+{
+    (void)rgcd_io_barrier_f(channel, context, barrier);
+}
+
+/* rgcd_io_close. */
+static inline void dispatch_io_close(dispatch_io_t channel, dispatch_io_close_flags_t flags)
+{
+    (void)rgcd_io_close(channel, flags);
+}
+
+/* rgcd_io_get_descriptor: -1 when closed or not opened yet. */
+static inline dispatch_fd_t dispatch_io_get_descriptor(dispatch_io_t channel)
+{
+    return rgcd_io_get_descriptor(channel);
+}
+
+/* rgcd_io_set_high_water. */
+static inline void dispatch_io_set_high_water(dispatch_io_t channel, size_t high_water)
+{
+    (void)rgcd_io_set_high_water(channel, high_water);
+}
+
+/* rgcd_io_set_low_water. */
+static inline void dispatch_io_set_low_water(dispatch_io_t channel, size_t low_water)
+{
+    (void)rgcd_io_set_low_water(channel, low_water);
+}
+
+/* rgcd_io_set_interval. */
+static inline void dispatch_io_set_interval(dispatch_io_t channel, uint64_t interval,
+                                            dispatch_io_interval_flags_t flags)
+{
+    (void)rgcd_io_set_interval(channel, interval, flags);
+}
+
+/* ======================================================================
  * Blocks (clang -fblocks): inline wrappers over the _f functions.
  * Asynchronous variants copy the block (Block_copy) and a trampoline calls and
  * releases it; synchronous ones call the caller's block directly.
@@ -1134,6 +1259,142 @@ static inline bool rgcd_dispatch_data_apply_block(void *context, dispatch_data_t
 static inline bool dispatch_data_apply(dispatch_data_t data, dispatch_data_applier_t applier)
 {
     return rgcd_data_apply_f(data, RGCD_DISPATCH_REINTERPRET(void *, applier), rgcd_dispatch_data_apply_block) == 1;
+}
+
+/* ---- I/O with blocks ---- */
+
+/* The block of dispatch_read / dispatch_write: (data, error). */
+typedef void (^rgcd_dispatch_io_data_block_t)(dispatch_data_t data, int error);
+
+/* The block of dispatch_io_read / dispatch_io_write: called until done is set. */
+typedef void (^dispatch_io_handler_t)(bool done, dispatch_data_t data, int error);
+
+/* A cleanup block: called once with 0 or an errno. */
+typedef void (^rgcd_dispatch_io_cleanup_block_t)(int error);
+
+static inline void rgcd_dispatch_io_data_call_release(void *context, dispatch_data_t data, int error)
+{
+    rgcd_dispatch_io_data_block_t block = RGCD_DISPATCH_REINTERPRET(rgcd_dispatch_io_data_block_t, context);
+    block(data, error);
+    Block_release(block);
+}
+
+static inline void rgcd_dispatch_io_cleanup_call_release(void *context, int error)
+{
+    rgcd_dispatch_io_cleanup_block_t block = RGCD_DISPATCH_REINTERPRET(rgcd_dispatch_io_cleanup_block_t, context);
+    block(error);
+    Block_release(block);
+}
+
+/* Calls an I/O handler block; the last call (done) releases it. */
+static inline void rgcd_dispatch_io_handler_call(void *context, bool done, dispatch_data_t data, int error)
+{
+    dispatch_io_handler_t block = RGCD_DISPATCH_REINTERPRET(dispatch_io_handler_t, context);
+    block(done, data, error);
+    if (done) {
+        Block_release(block);
+    }
+}
+
+/* rgcd_read_f with a copy of handler. */
+static inline void dispatch_read(dispatch_fd_t fd, size_t length, dispatch_queue_t queue,
+                                 void (^handler)(dispatch_data_t data, int error))
+{
+    rgcd_dispatch_io_data_block_t copy = Block_copy(handler);
+    if (rgcd_read_f(fd, length, queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_io_data_call_release) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* rgcd_write_f with a copy of handler. */
+static inline void dispatch_write(dispatch_fd_t fd, dispatch_data_t data, dispatch_queue_t queue,
+                                  void (^handler)(dispatch_data_t data, int error))
+{
+    rgcd_dispatch_io_data_block_t copy = Block_copy(handler);
+    if (rgcd_write_f(fd, data, queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_io_data_call_release) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* rgcd_io_create with a copy of cleanup_handler (which may be NULL). */
+static inline dispatch_io_t dispatch_io_create(dispatch_io_type_t type, dispatch_fd_t fd, dispatch_queue_t queue,
+                                               void (^cleanup_handler)(int error))
+{
+    if (cleanup_handler == NULL) {
+        return rgcd_io_create(type, fd, queue, NULL, NULL);
+    }
+    rgcd_dispatch_io_cleanup_block_t copy = Block_copy(cleanup_handler);
+    dispatch_io_t io = rgcd_io_create(type, fd, queue, RGCD_DISPATCH_REINTERPRET(void *, copy),
+                                      rgcd_dispatch_io_cleanup_call_release);
+    if (io == NULL) {
+        Block_release(copy);
+    }
+    return io;
+}
+
+/* rgcd_io_create_with_path with a copy of cleanup_handler (which may be NULL). */
+static inline dispatch_io_t dispatch_io_create_with_path(dispatch_io_type_t type, const char *path, int oflag,
+                                                         mode_t mode, dispatch_queue_t queue,
+                                                         void (^cleanup_handler)(int error))
+{
+    if (cleanup_handler == NULL) {
+        return rgcd_io_create_with_path(type, path, oflag, RGCD_DISPATCH_STATIC(uint32_t, mode), queue, NULL, NULL);
+    }
+    rgcd_dispatch_io_cleanup_block_t copy = Block_copy(cleanup_handler);
+    dispatch_io_t io = rgcd_io_create_with_path(type, path, oflag, RGCD_DISPATCH_STATIC(uint32_t, mode), queue,
+                                                RGCD_DISPATCH_REINTERPRET(void *, copy),
+                                                rgcd_dispatch_io_cleanup_call_release);
+    if (io == NULL) {
+        Block_release(copy);
+    }
+    return io;
+}
+
+/* rgcd_io_create_with_io with a copy of cleanup_handler (which may be NULL). */
+static inline dispatch_io_t dispatch_io_create_with_io(dispatch_io_type_t type, dispatch_io_t channel,
+                                                       dispatch_queue_t queue, void (^cleanup_handler)(int error))
+{
+    if (cleanup_handler == NULL) {
+        return rgcd_io_create_with_io(type, channel, queue, NULL, NULL);
+    }
+    rgcd_dispatch_io_cleanup_block_t copy = Block_copy(cleanup_handler);
+    dispatch_io_t io = rgcd_io_create_with_io(type, channel, queue, RGCD_DISPATCH_REINTERPRET(void *, copy),
+                                              rgcd_dispatch_io_cleanup_call_release);
+    if (io == NULL) {
+        Block_release(copy);
+    }
+    return io;
+}
+
+/* rgcd_io_read_f with a copy of io_handler (released after its last call). */
+static inline void dispatch_io_read(dispatch_io_t channel, off_t offset, size_t length, dispatch_queue_t queue,
+                                    dispatch_io_handler_t io_handler)
+{
+    dispatch_io_handler_t copy = Block_copy(io_handler);
+    if (rgcd_io_read_f(channel, RGCD_DISPATCH_STATIC(int64_t, offset), length, queue,
+                       RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_io_handler_call) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* rgcd_io_write_f with a copy of io_handler (released after its last call). */
+static inline void dispatch_io_write(dispatch_io_t channel, off_t offset, dispatch_data_t data,
+                                     dispatch_queue_t queue, dispatch_io_handler_t io_handler)
+{
+    dispatch_io_handler_t copy = Block_copy(io_handler);
+    if (rgcd_io_write_f(channel, RGCD_DISPATCH_STATIC(int64_t, offset), data, queue,
+                        RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_io_handler_call) != 0) {
+        Block_release(copy);
+    }
+}
+
+/* rgcd_io_barrier_f with a copy of barrier. */
+static inline void dispatch_io_barrier(dispatch_io_t channel, dispatch_block_t barrier)
+{
+    dispatch_block_t copy = Block_copy(barrier);
+    if (rgcd_io_barrier_f(channel, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
+        Block_release(copy);
+    }
 }
 
 #endif /* __BLOCKS__ */

@@ -43,7 +43,7 @@ pub type rgcd_data_applier_t = Option<
     ) -> bool,
 >;
 
-unsafe fn data_arc(
+pub(super) unsafe fn data_arc(
     d: rgcd_data_t,
     what: &'static str,
 ) -> Result<ManuallyDrop<Arc<DataInner>>, Error> {

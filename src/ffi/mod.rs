@@ -8,6 +8,7 @@
 mod data;
 mod error;
 mod group;
+mod io;
 mod object;
 mod queue;
 mod semaphore;
@@ -17,6 +18,7 @@ mod time;
 pub use data::*;
 pub use error::*;
 pub use group::*;
+pub use io::*;
 pub use object::*;
 pub use queue::*;
 pub use semaphore::*;

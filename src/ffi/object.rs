@@ -4,6 +4,7 @@ use super::{header, pointer, queue_ref, rgcd_function_t, rgcd_object_t, status};
 use crate::data::DataInner;
 use crate::error::{Error, ErrorKind};
 use crate::group::GroupInner;
+use crate::io::ChannelInner;
 use crate::object::Kind;
 use crate::queue::{QueueInner, QueueRef};
 use crate::semaphore::SemaphoreInner;
@@ -42,6 +43,7 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
                         Arc::increment_strong_count(object as *const DataInner);
                     }
                 }
+                Kind::Io => Arc::increment_strong_count(object as *const ChannelInner),
             }
         }
         Ok(0)
@@ -91,6 +93,7 @@ pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
                         Arc::decrement_strong_count(object as *const DataInner);
                     }
                 }
+                Kind::Io => Arc::decrement_strong_count(object as *const ChannelInner),
             }
         }
         Ok(0)
@@ -180,6 +183,9 @@ pub unsafe extern "C" fn rgcd_set_context(object: rgcd_object_t, context: *mut c
                     .extras
                     .set_context(context),
                 Kind::Data => return Err(not_supported("data objects have no context")),
+                Kind::Io => (*(object as *const ChannelInner))
+                    .extras
+                    .set_context(context),
             }
         }
         Ok(0)
@@ -199,6 +205,7 @@ pub unsafe extern "C" fn rgcd_get_context(object: rgcd_object_t) -> *mut c_void 
                 Kind::Semaphore => (*(object as *const SemaphoreInner)).extras.context(),
                 Kind::Source => (*(object as *const SourceInner)).extras.context(),
                 Kind::Data => return Err(not_supported("data objects have no context")),
+                Kind::Io => (*(object as *const ChannelInner)).extras.context(),
             })
         }
     })
@@ -237,6 +244,9 @@ pub unsafe extern "C" fn rgcd_set_finalizer_f(
                     .extras
                     .set_finalizer(finalizer),
                 Kind::Data => return Err(not_supported("data objects have no finalizer")),
+                Kind::Io => (*(object as *const ChannelInner))
+                    .extras
+                    .set_finalizer(finalizer),
             }
         }
         Ok(0)

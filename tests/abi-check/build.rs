@@ -61,7 +61,7 @@ fn main() {
 
     let mut out = String::new();
     out.push_str("#[allow(non_camel_case_types, non_upper_case_globals, dead_code, improper_ctypes, clippy::all)]\n");
-    out.push_str("mod from_header {\n    pub use rgcd::ffi::{rgcd_queue_s, rgcd_group_s, rgcd_semaphore_s, rgcd_source_s, rgcd_data_s};\n    pub use libc::timespec;\n    pub type intptr_t = isize;\n    pub type uintptr_t = usize;\n");
+    out.push_str("mod from_header {\n    pub use rgcd::ffi::{rgcd_queue_s, rgcd_group_s, rgcd_semaphore_s, rgcd_source_s, rgcd_data_s, rgcd_io_s};\n    pub use libc::timespec;\n    pub type intptr_t = isize;\n    pub type uintptr_t = usize;\n");
     out.push_str(&text);
     out.push_str("\n}\n\nfn same<T>(_: T, _: T) {}\n\n");
 

@@ -1,0 +1,733 @@
+//! The fd entry: one per file descriptor (or per path channel), shared by every channel and
+//! convenience call on it. It owns a serial queue on which all I/O for the fd runs, the FIFO
+//! of submitted operations and barriers, and — for pipes, sockets and other pollable fds — a
+//! read and a write source that wake it when the fd is ready (see `README.md`).
+
+use super::op::{Dir, Op, Progress, MAX_BACKLOG};
+use crate::data::{DataInner, Owner};
+use crate::source::{Source, SourceKind};
+use crate::{Queue, Time};
+use std::collections::{HashMap, VecDeque};
+use std::ffi::{c_int, CString};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+/// Bytes per read or write of a regular file.
+const FILE_CHUNK: usize = 1 << 20;
+/// Bytes per read of a pipe or socket (reads go on until the fd would block).
+const STREAM_CHUNK: usize = 64 << 10;
+/// A stream read that keeps finding data delivers (low water permitting) every this many bytes.
+const STREAM_FLUSH: usize = 1 << 20;
+/// System calls per turn of the pump before it yields its queue.
+const BUDGET: usize = 64;
+/// Regions per writev.
+const MAX_IOV: usize = 64;
+
+/// The opened descriptor.
+#[derive(Clone, Copy)]
+pub(crate) struct Opened {
+    pub(crate) fd: c_int,
+    /// A regular file or block device: always "ready", so reads and writes may block on the
+    /// disk; they run inside `pool::blocking`.
+    pub(crate) file: bool,
+}
+
+enum Item {
+    Op(Arc<Op>),
+    Barrier(Box<dyn FnOnce() + Send>),
+}
+
+struct State {
+    /// `None` until a path is opened; `Err(errno)` when opening (or checking) it failed.
+    opened: Option<Result<Opened, i32>>,
+    items: VecDeque<Item>,
+    /// The read source is active and the first read waits for it (else it is suspended).
+    read_wait: bool,
+    write_wait: bool,
+    read_src: Option<Source>,
+    write_src: Option<Source>,
+}
+
+pub(crate) struct FdEntry {
+    q: Queue,
+    st: Mutex<State>,
+    pump_scheduled: AtomicBool,
+    path: Option<(CString, c_int, libc::mode_t)>,
+    /// In the fd table (entries for descriptors the caller owns; not path entries).
+    shared_fd: Option<c_int>,
+    /// The open file status flags to restore when the entry goes (O_NONBLOCK was added).
+    restore: Mutex<Option<c_int>>,
+}
+
+/// Entries by fd, so that every channel and convenience call on one fd shares its ordering.
+struct Slot {
+    entry: Weak<FdEntry>,
+    /// The flags to restore, handed on when a dying entry is replaced.
+    restore: Option<c_int>,
+}
+
+fn table() -> &'static Mutex<HashMap<c_int, Slot>> {
+    static T: OnceLock<Mutex<HashMap<c_int, Slot>>> = OnceLock::new();
+    T.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Classifies `fd`: a regular file (or block device), or a stream made non-blocking (the
+/// flags to restore are returned).
+fn classify(fd: c_int) -> Result<(Opened, Option<c_int>), i32> {
+    // SAFETY: fstat writes into a local struct.
+    let mut stbuf: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstat(fd, &mut stbuf) } != 0 {
+        return Err(errno());
+    }
+    let fmt = stbuf.st_mode & libc::S_IFMT;
+    if fmt == libc::S_IFREG || fmt == libc::S_IFBLK {
+        return Ok((Opened { fd, file: true }, None));
+    }
+    // SAFETY: F_GETFL/F_SETFL only change the fd's status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(errno());
+    }
+    let mut restore = None;
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } != 0 {
+            return Err(errno());
+        }
+        restore = Some(flags);
+    }
+    Ok((Opened { fd, file: false }, restore))
+}
+
+impl FdEntry {
+    fn new(
+        opened: Option<Result<Opened, i32>>,
+        path: Option<(CString, c_int, libc::mode_t)>,
+        shared_fd: Option<c_int>,
+        restore: Option<c_int>,
+    ) -> Arc<FdEntry> {
+        Arc::new(FdEntry {
+            q: Queue::serial("rgcd.io"),
+            st: Mutex::new(State {
+                opened,
+                items: VecDeque::new(),
+                read_wait: false,
+                write_wait: false,
+                read_src: None,
+                write_src: None,
+            }),
+            pump_scheduled: AtomicBool::new(false),
+            path,
+            shared_fd,
+            restore: Mutex::new(restore),
+        })
+    }
+
+    /// The entry of `fd` (shared with every other user of it). A descriptor that cannot be
+    /// used gives an entry whose operations fail with its errno.
+    pub(crate) fn for_fd(fd: c_int) -> Arc<FdEntry> {
+        let mut t = table().lock().unwrap();
+        let inherited = match t.get(&fd) {
+            Some(slot) => match slot.entry.upgrade() {
+                Some(e) => return e,
+                // Dying: it will not restore the flags; whoever takes its place does.
+                None => Some(slot.restore),
+            },
+            None => None,
+        };
+        let (opened, restore) = match classify(fd) {
+            Ok((o, r)) => (Ok(o), inherited.unwrap_or(r)),
+            Err(e) => (Err(e), None),
+        };
+        if opened.is_err() {
+            return FdEntry::new(Some(opened), None, None, None);
+        }
+        let e = FdEntry::new(Some(opened), None, Some(fd), None);
+        t.insert(
+            fd,
+            Slot {
+                entry: Arc::downgrade(&e),
+                restore,
+            },
+        );
+        e
+    }
+
+    /// An entry for a path, opened when its first operation or barrier runs.
+    pub(crate) fn for_path(path: CString, oflag: c_int, mode: libc::mode_t) -> Arc<FdEntry> {
+        FdEntry::new(None, Some((path, oflag, mode)), None, None)
+    }
+
+    /// The descriptor, if opened.
+    pub(crate) fn opened(&self) -> Option<Result<Opened, i32>> {
+        self.st.lock().unwrap().opened
+    }
+
+    /// Opens a path entry (on the entry's queue; open may block).
+    fn ensure_open(&self) -> Result<Opened, i32> {
+        if let Some(o) = self.st.lock().unwrap().opened {
+            return o;
+        }
+        let (path, oflag, mode) = self.path.as_ref().expect("an unopened entry has a path");
+        let r = crate::pool::blocking(|| {
+            // SAFETY: a NUL-terminated path.
+            let fd = unsafe { libc::open(path.as_ptr(), *oflag | libc::O_CLOEXEC, *mode as c_int) };
+            if fd < 0 {
+                return Err(errno());
+            }
+            match classify(fd) {
+                Ok((o, r)) => {
+                    *self.restore.lock().unwrap() = r;
+                    Ok(o)
+                }
+                Err(e) => {
+                    // SAFETY: our own fd.
+                    unsafe { libc::close(fd) };
+                    Err(e)
+                }
+            }
+        });
+        self.st.lock().unwrap().opened = Some(r);
+        r
+    }
+
+    /// Adds an operation; it starts after every earlier barrier and every earlier operation
+    /// in its direction.
+    pub(crate) fn submit(self: &Arc<Self>, op: Arc<Op>) {
+        *op.entry.lock().unwrap() = Some(self.clone());
+        self.st.lock().unwrap().items.push_back(Item::Op(op));
+        self.schedule_pump();
+    }
+
+    /// Adds a barrier: runs once every earlier item finished; later items wait for it.
+    pub(crate) fn barrier(self: &Arc<Self>, f: Box<dyn FnOnce() + Send>) {
+        self.st.lock().unwrap().items.push_back(Item::Barrier(f));
+        self.schedule_pump();
+    }
+
+    pub(crate) fn schedule_pump(self: &Arc<Self>) {
+        if !self.pump_scheduled.swap(true, Ordering::AcqRel) {
+            let e = self.clone();
+            self.q.exec_async(move || e.pump());
+        }
+    }
+
+    /// Runs on the entry's queue: starts barriers and steps the first operation of each
+    /// direction until both wait for the fd (or are done), or the budget is spent.
+    fn pump(self: &Arc<Self>) {
+        self.pump_scheduled.store(false, Ordering::Release);
+        let mut budget = BUDGET;
+        loop {
+            enum Next {
+                Barrier(Box<dyn FnOnce() + Send>),
+                Ops(Vec<Arc<Op>>),
+            }
+            let (next, opened) = {
+                let mut st = self.st.lock().unwrap();
+                if st.items.is_empty() {
+                    return;
+                }
+                let opened = st.opened;
+                if let Some(Item::Barrier(_)) = st.items.front() {
+                    let Some(Item::Barrier(f)) = st.items.pop_front() else {
+                        unreachable!()
+                    };
+                    (Next::Barrier(f), opened)
+                } else {
+                    let mut ops = Vec::with_capacity(2);
+                    let (mut seen_r, mut seen_w) = (false, false);
+                    for it in st.items.iter() {
+                        match it {
+                            Item::Barrier(_) => break,
+                            Item::Op(op) => {
+                                let (seen, wait) = match op.dir {
+                                    Dir::Read => (&mut seen_r, st.read_wait),
+                                    Dir::Write => (&mut seen_w, st.write_wait),
+                                };
+                                if !*seen {
+                                    *seen = true;
+                                    // A stopped op ends now even while it waits for the fd.
+                                    if !wait || op.is_stopped() {
+                                        ops.push(op.clone());
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (Next::Ops(ops), opened)
+                }
+            };
+            let opened = match opened {
+                Some(o) => o,
+                None => self.ensure_open(),
+            };
+            match next {
+                Next::Barrier(f) => {
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+                    if let Err(p) = r {
+                        crate::queue::report_panic(&*p);
+                    }
+                }
+                Next::Ops(ops) => {
+                    let mut progressed = false;
+                    for op in ops {
+                        if op.dir == Dir::Read && self.throttle(&op) {
+                            continue;
+                        }
+                        match self.step(&op, opened) {
+                            Step::Again => progressed = true,
+                            Step::Done => {
+                                self.remove(&op);
+                                progressed = true;
+                            }
+                            Step::Blocked => self.wait_ready(op.dir),
+                        }
+                    }
+                    if !progressed {
+                        return;
+                    }
+                }
+            }
+            budget -= 1;
+            if budget == 0 {
+                self.schedule_pump();
+                return;
+            }
+        }
+    }
+
+    /// Should a read pause because its handler lags behind? The drain restarts the pump once
+    /// it caught up (`throttled` is set before the backlog is looked at again, and the drain
+    /// looks at `throttled` after it took a call off the backlog, so one of them sees the
+    /// other).
+    fn throttle(&self, op: &Op) -> bool {
+        if op.whole || op.backlog() < MAX_BACKLOG || op.is_stopped() {
+            return false;
+        }
+        op.throttled.store(true, Ordering::SeqCst);
+        if op.backlog() < MAX_BACKLOG {
+            op.throttled.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    fn remove(&self, op: &Arc<Op>) {
+        let removed = {
+            let mut st = self.st.lock().unwrap();
+            st.items
+                .iter()
+                .position(|it| matches!(it, Item::Op(o) if Arc::ptr_eq(o, op)))
+                .and_then(|i| st.items.remove(i))
+        };
+        let held = op.entry.lock().unwrap().take();
+        drop(removed);
+        drop(held);
+    }
+
+    /// One system call of `op`.
+    fn step(self: &Arc<Self>, op: &Arc<Op>, opened: Result<Opened, i32>) -> Step {
+        let mut p = op.progress.lock().unwrap();
+        if p.done {
+            return Step::Done;
+        }
+        let o = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                op.finish(&mut p, e);
+                return Step::Done;
+            }
+        };
+        if op.is_stopped() {
+            op.finish(&mut p, libc::ECANCELED);
+            return Step::Done;
+        }
+        if !p.started {
+            p.started = true;
+            self.start_interval(op, &mut p);
+        }
+        match op.dir {
+            Dir::Read => self.step_read(op, &mut p, o),
+            Dir::Write => self.step_write(op, &mut p, o),
+        }
+    }
+
+    fn step_read(&self, op: &Arc<Op>, p: &mut Progress, o: Opened) -> Step {
+        if p.remaining == 0 {
+            op.finish(p, 0);
+            return Step::Done;
+        }
+        let chunk = if o.file { FILE_CHUNK } else { STREAM_CHUNK };
+        let want = p.remaining.min(chunk);
+        // File chunks come from a pool of buffers that return when their data is released,
+        // so a long read reuses a few warm buffers instead of faulting in fresh memory.
+        let mut pooled = if o.file && want == FILE_CHUNK {
+            Some(take_buffer())
+        } else {
+            None
+        };
+        let mut v: Vec<u8> = Vec::new();
+        let buf = match pooled.as_mut() {
+            Some(b) => b.as_mut_ptr() as *mut libc::c_void,
+            None => {
+                v.reserve_exact(want);
+                v.spare_capacity_mut().as_mut_ptr() as *mut libc::c_void
+            }
+        };
+        let call = || loop {
+            // SAFETY: `buf` has room for `want` bytes.
+            let n = unsafe {
+                if op.positional {
+                    libc::pread(o.fd, buf, want, p.offset)
+                } else {
+                    libc::read(o.fd, buf, want)
+                }
+            };
+            if n < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            return if n < 0 { Err(errno()) } else { Ok(n as usize) };
+        };
+        let r = if o.file {
+            crate::pool::blocking(call)
+        } else {
+            call()
+        };
+        match r {
+            Ok(0) => {
+                if let Some(b) = pooled.take() {
+                    give_back(b);
+                }
+                op.finish(p, 0);
+                Step::Done
+            }
+            Ok(n) => {
+                let d = match pooled.take() {
+                    Some(b) => {
+                        let ptr = b.as_ptr();
+                        let owner = Owner::Recycle {
+                            buf: b,
+                            to: give_back,
+                        };
+                        // SAFETY: `n` bytes of the buffer, which the owner keeps alive.
+                        unsafe { DataInner::create(ptr, n, owner) }.expect("non-null buffer")
+                    }
+                    None => {
+                        // SAFETY: the kernel wrote `n` bytes.
+                        unsafe { v.set_len(n) };
+                        DataInner::from_box(v.into_boxed_slice())
+                    }
+                };
+                p.buf = DataInner::concat(&p.buf, &d);
+                p.offset += n as i64;
+                if p.remaining != usize::MAX {
+                    p.remaining -= n;
+                }
+                op.deliver_high_pieces(p);
+                if p.remaining == 0 {
+                    op.finish(p, 0);
+                    return Step::Done;
+                }
+                if (o.file || p.buf.size() >= STREAM_FLUSH) && partial_ok(op, p.buf.size()) {
+                    op.deliver_buffered(p);
+                }
+                Step::Again
+            }
+            Err(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK => {
+                if op.whole && p.buf.size() > 0 {
+                    op.finish(p, 0);
+                    return Step::Done;
+                }
+                if partial_ok(op, p.buf.size()) {
+                    op.deliver_buffered(p);
+                }
+                Step::Blocked
+            }
+            Err(e) => {
+                op.finish(p, e);
+                Step::Done
+            }
+        }
+    }
+
+    fn step_write(&self, op: &Arc<Op>, p: &mut Progress, o: Opened) -> Step {
+        if p.buf.size() == 0 {
+            op.finish(p, 0);
+            return Step::Done;
+        }
+        let limit = if o.file { FILE_CHUNK } else { usize::MAX };
+        let mut iov: Vec<libc::iovec> = Vec::with_capacity(4);
+        let mut total = 0usize;
+        p.buf.apply(|_, _, b| {
+            let take = b.len().min(limit - total);
+            iov.push(libc::iovec {
+                iov_base: b.as_ptr() as *mut libc::c_void,
+                iov_len: take,
+            });
+            total += take;
+            iov.len() < MAX_IOV && total < limit
+        });
+        let call = || loop {
+            // SAFETY: the iovecs point into `p.buf`, alive for the call.
+            let n = unsafe {
+                if op.positional {
+                    libc::pwritev(o.fd, iov.as_ptr(), iov.len() as c_int, p.offset)
+                } else {
+                    libc::writev(o.fd, iov.as_ptr(), iov.len() as c_int)
+                }
+            };
+            if n < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            return if n < 0 { Err(errno()) } else { Ok(n as usize) };
+        };
+        let r = if o.file {
+            crate::pool::blocking(call)
+        } else {
+            call()
+        };
+        match r {
+            Ok(n) => {
+                p.buf = p.buf.subrange(n, usize::MAX);
+                p.offset += n as i64;
+                p.since += n;
+                if p.buf.size() == 0 {
+                    op.finish(p, 0);
+                    return Step::Done;
+                }
+                let high = op.policy.high.max(1);
+                let high_reached = !op.whole && high != usize::MAX && p.since >= high;
+                if high_reached || (o.file && partial_ok(op, p.since)) {
+                    op.deliver_progress(p);
+                }
+                Step::Again
+            }
+            Err(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK => {
+                if partial_ok(op, p.since) {
+                    op.deliver_progress(p);
+                }
+                Step::Blocked
+            }
+            Err(e) => {
+                op.finish(p, e);
+                Step::Done
+            }
+        }
+    }
+
+    /// Arms the fd's source for `dir` (its handler runs the pump when the fd is ready).
+    fn wait_ready(self: &Arc<Self>, dir: Dir) {
+        let mut st = self.st.lock().unwrap();
+        let Some(Ok(o)) = st.opened else { return };
+        let wait = match dir {
+            Dir::Read => st.read_wait,
+            Dir::Write => st.write_wait,
+        };
+        if wait {
+            return;
+        }
+        let has = match dir {
+            Dir::Read => st.read_src.is_some(),
+            Dir::Write => st.write_src.is_some(),
+        };
+        let r = if has {
+            let s = match dir {
+                Dir::Read => st.read_src.as_ref(),
+                Dir::Write => st.write_src.as_ref(),
+            };
+            s.expect("source").resume()
+        } else {
+            let kind = match dir {
+                Dir::Read => SourceKind::Read,
+                Dir::Write => SourceKind::Write,
+            };
+            match Source::new(kind, o.fd as usize, 0, &self.q) {
+                Ok(s) => {
+                    let w = Arc::downgrade(self);
+                    s.set_event_handler(move || {
+                        if let Some(e) = w.upgrade() {
+                            e.on_ready(dir);
+                        }
+                    });
+                    let r = s.activate();
+                    match dir {
+                        Dir::Read => st.read_src = Some(s),
+                        Dir::Write => st.write_src = Some(s),
+                    }
+                    r
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match r {
+            Ok(()) => match dir {
+                Dir::Read => st.read_wait = true,
+                Dir::Write => st.write_wait = true,
+            },
+            Err(_) => {
+                // The fd cannot be watched (closed under us?): fail the waiting operation.
+                drop(st);
+                self.fail_first(dir, libc::EBADF);
+            }
+        }
+    }
+
+    fn fail_first(self: &Arc<Self>, dir: Dir, err: i32) {
+        let op = {
+            let st = self.st.lock().unwrap();
+            st.items.iter().find_map(|it| match it {
+                Item::Op(o) if o.dir == dir => Some(o.clone()),
+                _ => None,
+            })
+        };
+        if let Some(op) = op {
+            op.finish(&mut op.progress.lock().unwrap(), err);
+            self.remove(&op);
+            self.schedule_pump();
+        }
+    }
+
+    /// The fd is ready for `dir` (on the entry's queue): stop watching, run the pump.
+    fn on_ready(self: &Arc<Self>, dir: Dir) {
+        {
+            let mut guard = self.st.lock().unwrap();
+            let st = &mut *guard;
+            let (wait, src) = match dir {
+                Dir::Read => (&mut st.read_wait, st.read_src.as_ref()),
+                Dir::Write => (&mut st.write_wait, st.write_src.as_ref()),
+            };
+            if *wait {
+                *wait = false;
+                if let Some(s) = src {
+                    let _ = s.suspend();
+                }
+            }
+        }
+        self.pump();
+    }
+
+    /// Starts the interval timer of `op`, if its policy has one.
+    fn start_interval(self: &Arc<Self>, op: &Arc<Op>, p: &mut Progress) {
+        let interval = op.policy.interval;
+        if interval == 0 || op.whole {
+            return;
+        }
+        let Ok(t) = Source::new(SourceKind::Timer, 0, 0, &self.q) else {
+            return;
+        };
+        let wo = Arc::downgrade(op);
+        t.set_event_handler(move || {
+            if let Some(op) = wo.upgrade() {
+                interval_tick(&op);
+            }
+        });
+        if t.set_timer(
+            Time::after_nanos(interval.min(i64::MAX as u64) as i64),
+            interval,
+            interval / 10,
+        )
+        .is_ok()
+            && t.activate().is_ok()
+        {
+            p.timer = Some(t);
+        }
+    }
+}
+
+/// An interval passed: deliver what is ready (any amount under STRICT, else at least the low
+/// water mark).
+fn interval_tick(op: &Arc<Op>) {
+    let mut p = op.progress.lock().unwrap();
+    if p.done {
+        return;
+    }
+    match op.dir {
+        Dir::Read => {
+            let n = p.buf.size();
+            if op.policy.strict || (n > 0 && n >= op.policy.low) {
+                op.deliver_buffered(&mut p);
+            }
+        }
+        Dir::Write => {
+            let n = p.since;
+            if op.policy.strict || (n > 0 && n >= op.policy.low) {
+                op.deliver_progress(&mut p);
+            }
+        }
+    }
+}
+
+/// File-chunk buffers not in use (at most `POOL_MAX`).
+static POOL: Mutex<Vec<Box<[u8]>>> = Mutex::new(Vec::new());
+const POOL_MAX: usize = 8;
+
+fn take_buffer() -> Box<[u8]> {
+    if let Some(b) = POOL.lock().unwrap().pop() {
+        return b;
+    }
+    vec![0u8; FILE_CHUNK].into_boxed_slice()
+}
+
+fn give_back(b: Box<[u8]>) {
+    let mut pool = POOL.lock().unwrap();
+    if pool.len() < POOL_MAX {
+        pool.push(b);
+    }
+}
+
+/// May `n` bytes be delivered as a partial result now? Not for the convenience calls, not
+/// with an interval (that delivers on its ticks), not below the low water mark.
+fn partial_ok(op: &Op, n: usize) -> bool {
+    !op.whole && op.policy.interval == 0 && n > 0 && n >= op.policy.low
+}
+
+enum Step {
+    Again,
+    Blocked,
+    Done,
+}
+
+impl Drop for FdEntry {
+    fn drop(&mut self) {
+        let st = self.st.get_mut().unwrap();
+        // Cancelling takes the fd out of the reactor at once: the caller may close it after.
+        for s in [st.read_src.take(), st.write_src.take()]
+            .into_iter()
+            .flatten()
+        {
+            s.cancel();
+        }
+        let fd = match st.opened {
+            Some(Ok(o)) => o.fd,
+            _ => -1,
+        };
+        let restore = self.restore.get_mut().unwrap().take();
+        if let Some(shared) = self.shared_fd {
+            let mut t = table().lock().unwrap();
+            let mine = t
+                .get(&shared)
+                .is_some_and(|s| std::ptr::eq(s.entry.as_ptr(), self as *const FdEntry));
+            if mine {
+                let slot = t.remove(&shared).expect("present");
+                if let Some(flags) = slot.restore {
+                    // SAFETY: restores the flags this entry changed.
+                    unsafe { libc::fcntl(shared, libc::F_SETFL, flags) };
+                }
+            }
+        } else if fd >= 0 {
+            if let Some(flags) = restore {
+                // SAFETY: our own fd (a path entry).
+                unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+            }
+            // SAFETY: a path entry opened this fd and owns it.
+            unsafe { libc::close(fd) };
+        }
+    }
+}

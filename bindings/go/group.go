@@ -6,6 +6,8 @@ import "C"
 import (
 	"context"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -14,6 +16,9 @@ import (
 // can wait for all of them or be notified when they are done.
 type Group struct {
 	handle
+	raw    C.rgcd_group_t // the handle, kept after Close for goDone (see batch.go)
+	goRefs atomic.Int64   // functions of the group queued on a batch queue or running
+	goMu   sync.Mutex     // serialises goEnter's enter from zero
 }
 
 // NewGroup creates an empty group.
@@ -23,7 +28,7 @@ func NewGroup() (*Group, error) {
 	if h == nil {
 		return nil, &Error{Op: "NewGroup", Status: ErrNoMemory, Message: takeMsg(msg)}
 	}
-	g := new(Group)
+	g := &Group{raw: h}
 	setHandle(&g.handle, g, unsafe.Pointer(h))
 	return g, nil
 }
@@ -37,6 +42,16 @@ func (g *Group) Close() error { return g.close("Group.Close") }
 func (g *Group) Go(q *Queue, f func()) error {
 	if q == nil {
 		q = Global(QoSDefault)
+	}
+	if q.batch != nil {
+		if g.c() == nil {
+			return ErrClosed
+		}
+		if err := g.goEnter(); err != nil {
+			return err
+		}
+		q.batch.push(f, g)
+		return nil
 	}
 	return q.submit("Group.Go", C.RGCD_GO_GROUP_ASYNC, g, 0, f)
 }

@@ -37,6 +37,7 @@ const Forever time.Duration = -1
 // return ErrClosed.
 type Queue struct {
 	handle
+	batch *batchQueue // global queues: Async and Group.Go go through it (batch.go)
 }
 
 type queueConfig struct {
@@ -95,7 +96,10 @@ func NewQueue(label string, opts ...Option) (*Queue, error) {
 	return q, nil
 }
 
-var globals sync.Map // QoS -> *Queue
+var (
+	globals   sync.Map   // QoS -> *Queue
+	globalsMu sync.Mutex // serialises Global's creation of a *Queue
+)
 
 // Global returns the global concurrent queue of a QoS class. Global queues are shared by the
 // whole process and never closed (Close does nothing).
@@ -108,7 +112,12 @@ func Global(qos QoS) *Queue {
 	if h == nil {
 		panic(&Error{Op: "Global", Status: ErrInvalid, Message: takeMsg(msg)})
 	}
-	q := &Queue{handle: handle{borrowed: true}}
+	globalsMu.Lock()
+	defer globalsMu.Unlock()
+	if q, ok := globals.Load(qos); ok {
+		return q.(*Queue)
+	}
+	q := &Queue{handle: handle{borrowed: true}, batch: newBatchQueue(h)}
 	q.p.Store((*byte)(unsafe.Pointer(h)))
 	actual, _ := globals.LoadOrStore(qos, q)
 	return actual.(*Queue)
@@ -161,6 +170,10 @@ func (q *Queue) submit(op string, code C.int, g *Group, delay time.Duration, v a
 
 // Async submits f to run on the queue and returns at once.
 func (q *Queue) Async(f func()) error {
+	if q.batch != nil {
+		q.batch.push(f, nil)
+		return nil
+	}
 	return q.submit("Queue.Async", C.RGCD_GO_ASYNC, nil, 0, f)
 }
 

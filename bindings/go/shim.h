@@ -30,6 +30,13 @@ enum {
 rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t slot,
 			   int64_t delay_ns);
 
+/* Submits the Go drainer of batch queue `id` to global queue `q` (see batch.go). */
+int rgcd_go_drain_submit(rgcd_queue_t q, uintptr_t id);
+
+/* Group accounting of the batch queues: retain + enter, and leave + release. */
+void rgcd_go_group_hold(rgcd_group_t g);
+void rgcd_go_group_drop(rgcd_group_t g);
+
 /* rgcd_apply_f over the Go slot `slot` (the apply trampoline). */
 rgcd_go_res rgcd_go_apply(size_t n, rgcd_queue_t q, uintptr_t slot);
 

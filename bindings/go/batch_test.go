@@ -225,3 +225,122 @@ func TestGlobalPoolGrowth(t *testing.T) {
 		t.Errorf("pool grew from %d to %d threads for 200,000 short functions", before, got)
 	}
 }
+
+// ringsInUse counts the function rings not freed yet (for tests).
+func ringsInUse() int {
+	used := 0
+	for s := range rings {
+		sh := &rings[s]
+		free := 0
+		for h := uint32(sh.head.Load()); h != 0; {
+			i := h - 1
+			free++
+			h = sh.chunk(i).next[i&(slotChunkSize-1)].Load()
+		}
+		used += int(sh.n.Load()) - free
+	}
+	return used
+}
+
+// A serial queue's functions run in submission order, whether they went through the ring or
+// (ring full) the slot table, mixed with Sync, BarrierAsync, Group.Go and After, from
+// several goroutines: each goroutine's own submissions stay in order, and a Sync sees every
+// function its goroutine submitted before it.
+func TestRingOrder(t *testing.T) {
+	liveCheck(t)
+	q := mustQueue(t, "ring order")
+	g := mustGroup(t)
+	const producers, per = 4, 20_000
+	last := make([]int, producers) // touched only on q
+	var bad atomic.Int32
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= per; i++ {
+				check := func() {
+					if last[p] != i-1 {
+						bad.Add(1)
+					}
+					last[p] = i
+				}
+				var err error
+				switch i % 4 {
+				case 0:
+					err = q.Async(check)
+				case 1:
+					err = q.BarrierAsync(check)
+				case 2:
+					err = g.Go(q, check)
+				case 3:
+					if i%1000 == 3 {
+						err = q.Sync(func() {
+							check()
+							if last[p] != i {
+								bad.Add(1)
+							}
+						})
+					} else {
+						err = q.Async(check)
+					}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	done := make(chan struct{})
+	q.Async(func() { close(done) })
+	recv(t, done)
+	g.Wait(Forever)
+	if bad.Load() != 0 {
+		t.Fatalf("%d functions ran out of order", bad.Load())
+	}
+	for p, v := range last {
+		if v != per {
+			t.Fatalf("producer %d: last function run %d, want %d", p, v, per)
+		}
+	}
+}
+
+// Suspend holds back functions already in the ring; a full ring falls back to the slot
+// table; the rings of closed (and of dropped) queues are freed once their work ran.
+func TestRingSuspendAndRelease(t *testing.T) {
+	liveCheck(t)
+	before := ringsInUse()
+	q, err := NewQueue("ring suspend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	started := make(chan struct{})
+	q.Async(func() { close(started); <-gate })
+	recv(t, started)
+	var n atomic.Int32
+	for i := 0; i < 3*ringSize; i++ {
+		q.Async(func() { n.Add(1) })
+	}
+	if err := q.Suspend(); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	time.Sleep(20 * time.Millisecond)
+	if got := n.Load(); got != 0 {
+		t.Fatalf("%d functions ran on a suspended queue", got)
+	}
+	q.Resume()
+	q.Close()
+	for i := 0; i < 100; i++ {
+		d, _ := NewQueue("dropped ring", Concurrent())
+		d.Async(func() { n.Add(1) })
+	}
+	waitFor(t, 10*time.Second, "functions after Resume", func() bool { return n.Load() == 3*ringSize+100 })
+	waitFor(t, 10*time.Second, "rings freed", func() bool {
+		runtime.GC()
+		return ringsInUse() <= before
+	})
+}

@@ -38,6 +38,11 @@ const Forever time.Duration = -1
 type Queue struct {
 	handle
 	batch *batchQueue // global queues: Async and Group.Go go through it (batch.go)
+
+	ringMu  sync.Mutex // queues from NewQueue: the function ring (ring.go)
+	ring    *funcRing
+	ringOff bool
+	owned   bool // created by NewQueue (not the main queue)
 }
 
 type queueConfig struct {
@@ -91,7 +96,7 @@ func NewQueue(label string, opts ...Option) (*Queue, error) {
 	if h == nil {
 		return nil, &Error{Op: "NewQueue", Status: ErrInvalid, Message: takeMsg(msg)}
 	}
-	q := new(Queue)
+	q := &Queue{owned: true}
 	setHandle(&q.handle, q, unsafe.Pointer(h))
 	return q, nil
 }
@@ -174,6 +179,9 @@ func (q *Queue) Async(f func()) error {
 		q.batch.push(f, nil)
 		return nil
 	}
+	if q.owned {
+		return q.submitRing("Queue.Async", C.RGCD_GO_ASYNC, nil, f)
+	}
 	return q.submit("Queue.Async", C.RGCD_GO_ASYNC, nil, 0, f)
 }
 
@@ -181,6 +189,9 @@ func (q *Queue) Async(f func()) error {
 // before it, alone, and work submitted after it waits for it. On a serial or global queue it
 // is Async.
 func (q *Queue) BarrierAsync(f func()) error {
+	if q.owned {
+		return q.submitRing("Queue.BarrierAsync", C.RGCD_GO_BARRIER_ASYNC, nil, f)
+	}
 	return q.submit("Queue.BarrierAsync", C.RGCD_GO_BARRIER_ASYNC, nil, 0, f)
 }
 

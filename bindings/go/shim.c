@@ -13,6 +13,8 @@ static void handler_tramp(void *ctx) { rgcdGoHandler((uintptr_t)ctx); }
 static void release_tramp(void *ctx) { rgcdGoRelease((uintptr_t)ctx); }
 static void specific_tramp(void *ctx) { rgcdGoSpecificDone((uintptr_t)ctx); }
 static void drain_tramp(void *ctx) { rgcdGoDrain((uintptr_t)ctx); }
+static void ring_tramp(void *ctx) { rgcdGoRing((uintptr_t)ctx); }
+static void ring_free_tramp(void *ctx) { rgcdGoRingFree((uintptr_t)ctx); }
 
 int rgcd_go_drain_submit(rgcd_queue_t q, uintptr_t id) {
 	return rgcd_async_f(q, (void *)id, drain_tramp);
@@ -69,6 +71,31 @@ rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t
 	default:
 		return result(RGCD_EINVAL);
 	}
+}
+
+rgcd_go_res rgcd_go_ring_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t ctx) {
+	switch (op) {
+	case RGCD_GO_ASYNC:
+		return result(rgcd_async_f(q, (void *)ctx, ring_tramp));
+	case RGCD_GO_BARRIER_ASYNC:
+		return result(rgcd_barrier_async_f(q, (void *)ctx, ring_tramp));
+	case RGCD_GO_GROUP_ASYNC:
+		return result(rgcd_group_async_f(group, q, (void *)ctx, ring_tramp));
+	default:
+		return result(RGCD_EINVAL);
+	}
+}
+
+int rgcd_go_ring_attach(rgcd_queue_t q, uintptr_t ctx) {
+	int st = rgcd_set_context(q, (void *)ctx);
+	if (st < 0) {
+		return st;
+	}
+	st = rgcd_set_finalizer_f(q, ring_free_tramp);
+	if (st < 0) {
+		(void)rgcd_set_context(q, NULL);
+	}
+	return st;
 }
 
 rgcd_go_res rgcd_go_apply(size_t n, rgcd_queue_t q, uintptr_t slot) {

@@ -37,6 +37,13 @@ int rgcd_go_drain_submit(rgcd_queue_t q, uintptr_t id);
 void rgcd_go_group_hold(rgcd_group_t g);
 void rgcd_go_group_drop(rgcd_group_t g);
 
+/* Submits an item of the function ring whose number (plus one) is `ctx` to `q` as `op`
+ * (RGCD_GO_ASYNC, RGCD_GO_BARRIER_ASYNC, RGCD_GO_GROUP_ASYNC); see ring.go. */
+rgcd_go_res rgcd_go_ring_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t ctx);
+
+/* Makes `ctx` the context of `q` and the ring's release its finalizer. */
+int rgcd_go_ring_attach(rgcd_queue_t q, uintptr_t ctx);
+
 /* rgcd_apply_f over the Go slot `slot` (the apply trampoline). */
 rgcd_go_res rgcd_go_apply(size_t n, rgcd_queue_t q, uintptr_t slot);
 

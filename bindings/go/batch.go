@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Batched submission to the global queues.
@@ -30,7 +31,8 @@ import (
 // drainBudget, so other work of the same class gets a worker.
 //
 // Group.Go onto a global queue counts its functions on the Go side (Group.goRefs) and holds
-// one rgcd enter (and a reference to the group) while the count is above zero. A drainer
+// one rgcd enter (and a reference to the group) while the count is above zero (Group.hold;
+// Enter and Leave work the same way on Group.enters). A drainer
 // adds up the completions of consecutive functions of one group and subtracts them before it
 // runs a function of another group (or none): while it runs a function of the same group,
 // that group cannot be empty anyway.
@@ -85,7 +87,7 @@ func (b *batchQueue) push(f func(), g *Group) {
 // submitDrainer gives rgcd a drainer (the caller set pending). rgcd_async_f onto a global
 // queue fails only on a bad handle, which a global queue's is not.
 func (b *batchQueue) submitDrainer() {
-	if st := C.rgcd_go_drain_submit(b.h, C.uintptr_t(b.id)); st < 0 {
+	if st := C.rgcd_go_drain_submit(C.uintptr_t(uintptr(unsafe.Pointer(b.h))), C.uintptr_t(b.id)); st < 0 {
 		panic(&Error{Op: "Queue.Async", Status: Status(st), Message: "submitting a drainer failed"})
 	}
 }
@@ -117,7 +119,7 @@ func (b *batchQueue) drain() {
 		b.ensureDrainer()
 		if fg != g {
 			if done > 0 {
-				g.goDone(done)
+				g.unhold(&g.goRefs, done)
 			}
 			g, done = fg, 0
 		}
@@ -134,7 +136,7 @@ func (b *batchQueue) drain() {
 		}
 	}
 	if done > 0 {
-		g.goDone(done)
+		g.unhold(&g.goRefs, done)
 	}
 	b.ensureDrainer()
 }
@@ -145,24 +147,24 @@ func runAsync(f func()) {
 	f()
 }
 
-// goEnter counts one more function of g queued on a batch queue. The first one (from zero)
-// enters the rgcd group and retains it, under goMu so that no other Go call returns before
-// the enter is done.
-func (g *Group) goEnter() error {
+// hold counts one more unit on n (g.goRefs or g.enters). The first one (from zero) enters
+// the rgcd group and retains it, under goMu so that no other caller returns before the
+// enter is done.
+func (g *Group) hold(n *atomic.Int64) error {
 	for {
-		n := g.goRefs.Load()
-		if n == 0 {
+		v := n.Load()
+		if v == 0 {
 			break
 		}
-		if g.goRefs.CompareAndSwap(n, n+1) {
+		if n.CompareAndSwap(v, v+1) {
 			return nil
 		}
 	}
 	g.goMu.Lock()
 	defer g.goMu.Unlock()
 	for {
-		n := g.goRefs.Load()
-		if n == 0 {
+		v := n.Load()
+		if v == 0 {
 			// Only this path (under goMu) increments from zero, and nothing decrements from
 			// zero: the count stays zero until the Add below.
 			h := g.c()
@@ -171,20 +173,20 @@ func (g *Group) goEnter() error {
 			}
 			C.rgcd_go_group_hold(h)
 			runtime.KeepAlive(g)
-			g.goRefs.Add(1)
+			n.Add(1)
 			return nil
 		}
-		if g.goRefs.CompareAndSwap(n, n+1) {
+		if n.CompareAndSwap(v, v+1) {
 			return nil
 		}
 	}
 }
 
-// goDone subtracts k finished functions; the last one leaves the rgcd group and drops the
-// reference goEnter took.
-func (g *Group) goDone(k int64) {
-	if g.goRefs.Add(-k) == 0 {
-		C.rgcd_go_group_drop(C.rgcd_group_t(g.raw))
+// unhold subtracts k units from n; the last one leaves the rgcd group and drops the
+// reference hold took.
+func (g *Group) unhold(n *atomic.Int64, k int64) {
+	if n.Add(-k) == 0 {
+		C.rgcd_go_group_drop(g.raw)
 	}
 }
 

@@ -344,3 +344,48 @@ func TestRingSuspendAndRelease(t *testing.T) {
 		return ringsInUse() <= before
 	})
 }
+
+// Enter and Leave count on the Go side: Wait and Notify still see them, from many
+// goroutines at once, and a Leave after Close balances an Enter made before.
+func TestGroupEnterLeave(t *testing.T) {
+	liveCheck(t)
+	g := mustGroup(t)
+	var wg sync.WaitGroup
+	var done atomic.Int32
+	for p := 0; p < 8; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5000; i++ {
+				if err := g.Enter(); err != nil {
+					t.Error(err)
+					return
+				}
+				go func() { done.Add(1); g.Leave() }()
+			}
+		}()
+	}
+	wg.Wait()
+	if !g.Wait(10 * time.Second) {
+		t.Fatal("Wait timed out")
+	}
+	if n := done.Load(); n != 8*5000 {
+		t.Fatalf("Wait returned with %d of %d done", n, 8*5000)
+	}
+	if err := g.Leave(); !errors.Is(err, ErrState) {
+		t.Fatalf("unbalanced Leave: %v", err)
+	}
+
+	g2, _ := NewGroup()
+	g2.Enter()
+	g2.Close()
+	if err := g2.Enter(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Enter after Close: %v", err)
+	}
+	if err := g2.Leave(); err != nil {
+		t.Fatalf("Leave after Close balancing an Enter: %v", err)
+	}
+	if err := g2.Leave(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("unbalanced Leave after Close: %v", err)
+	}
+}

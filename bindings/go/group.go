@@ -16,9 +16,10 @@ import (
 // can wait for all of them or be notified when they are done.
 type Group struct {
 	handle
-	raw    C.rgcd_group_t // the handle, kept after Close for goDone (see batch.go)
+	raw    C.rgcd_group_t // the handle, kept after Close for unhold (see batch.go)
 	goRefs atomic.Int64   // functions of the group queued on a batch queue or running
-	goMu   sync.Mutex     // serialises goEnter's enter from zero
+	enters atomic.Int64   // Enter calls not yet balanced by Leave
+	goMu   sync.Mutex     // serialises hold's enter from zero
 }
 
 // NewGroup creates an empty group.
@@ -47,7 +48,7 @@ func (g *Group) Go(q *Queue, f func()) error {
 		if g.c() == nil {
 			return ErrClosed
 		}
-		if err := g.goEnter(); err != nil {
+		if err := g.hold(&g.goRefs); err != nil {
 			return err
 		}
 		q.batch.push(f, g)
@@ -69,19 +70,31 @@ func (g *Group) Notify(q *Queue, f func()) error {
 }
 
 // Enter counts one more piece of outstanding work; balance it with Leave.
+//
+// Enter and Leave count on the Go side: only the first Enter of a run (from zero) and the
+// Leave that brings the count back to zero call into rgcd.
 func (g *Group) Enter() error {
-	h := g.c()
-	if h == nil {
+	if g.c() == nil {
 		return ErrClosed
 	}
-	C.rgcd_group_enter(h)
-	runtime.KeepAlive(g)
-	return nil
+	return g.hold(&g.enters)
 }
 
 // Leave marks one piece of work done. Without a matching Enter it returns an error matching
-// ErrState and changes nothing.
+// ErrState and changes nothing. A Leave balancing an Enter made before Close still counts.
 func (g *Group) Leave() error {
+	for {
+		n := g.enters.Load()
+		if n <= 0 {
+			break
+		}
+		if g.enters.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				C.rgcd_go_group_drop(g.raw)
+			}
+			return nil
+		}
+	}
 	h := g.c()
 	if h == nil {
 		return ErrClosed

@@ -6,6 +6,7 @@ import "C"
 import (
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // A queue's function ring.
@@ -84,7 +85,9 @@ func (q *Queue) submitRing(op string, code C.int, g *Group, f func()) error {
 	}
 	c.f = f
 	c.seq.Store(pos + 1)
-	res := C.rgcd_go_ring_submit(code, h, gh, C.uintptr_t(r.ctx))
+	// Handles go as integers: a pointer argument would cost a cgocheck per call.
+	res := C.rgcd_go_ring_submit(code, C.uintptr_t(uintptr(unsafe.Pointer(h))),
+		C.uintptr_t(uintptr(unsafe.Pointer(gh))), C.uintptr_t(r.ctx))
 	if res.status < 0 {
 		c.f = nil
 		c.seq.Store(pos)

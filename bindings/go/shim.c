@@ -16,8 +16,8 @@ static void drain_tramp(void *ctx) { rgcdGoDrain((uintptr_t)ctx); }
 static void ring_tramp(void *ctx) { rgcdGoRing((uintptr_t)ctx); }
 static void ring_free_tramp(void *ctx) { rgcdGoRingFree((uintptr_t)ctx); }
 
-int rgcd_go_drain_submit(rgcd_queue_t q, uintptr_t id) {
-	return rgcd_async_f(q, (void *)id, drain_tramp);
+int rgcd_go_drain_submit(uintptr_t q, uintptr_t id) {
+	return rgcd_async_f((rgcd_queue_t)q, (void *)id, drain_tramp);
 }
 
 void rgcd_go_group_hold(rgcd_group_t g) {
@@ -73,7 +73,9 @@ rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t
 	}
 }
 
-rgcd_go_res rgcd_go_ring_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t ctx) {
+rgcd_go_res rgcd_go_ring_submit(int op, uintptr_t queue, uintptr_t grp, uintptr_t ctx) {
+	rgcd_queue_t q = (rgcd_queue_t)queue;
+	rgcd_group_t group = (rgcd_group_t)grp;
 	switch (op) {
 	case RGCD_GO_ASYNC:
 		return result(rgcd_async_f(q, (void *)ctx, ring_tramp));

@@ -30,8 +30,9 @@ enum {
 rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t slot,
 			   int64_t delay_ns);
 
-/* Submits the Go drainer of batch queue `id` to global queue `q` (see batch.go). */
-int rgcd_go_drain_submit(rgcd_queue_t q, uintptr_t id);
+/* Submits the Go drainer of batch queue `id` to global queue `q` (see batch.go). Handles
+ * pass as integers in the hot calls: cgo checks every pointer argument. */
+int rgcd_go_drain_submit(uintptr_t q, uintptr_t id);
 
 /* Group accounting of the batch queues: retain + enter, and leave + release. */
 void rgcd_go_group_hold(rgcd_group_t g);
@@ -39,7 +40,7 @@ void rgcd_go_group_drop(rgcd_group_t g);
 
 /* Submits an item of the function ring whose number (plus one) is `ctx` to `q` as `op`
  * (RGCD_GO_ASYNC, RGCD_GO_BARRIER_ASYNC, RGCD_GO_GROUP_ASYNC); see ring.go. */
-rgcd_go_res rgcd_go_ring_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t ctx);
+rgcd_go_res rgcd_go_ring_submit(int op, uintptr_t q, uintptr_t group, uintptr_t ctx);
 
 /* Makes `ctx` the context of `q` and the ring's release its finalizer. */
 int rgcd_go_ring_attach(rgcd_queue_t q, uintptr_t ctx);

@@ -87,7 +87,7 @@ func (b *batchQueue) push(f func(), g *Group) {
 // submitDrainer gives rgcd a drainer (the caller set pending). rgcd_async_f onto a global
 // queue fails only on a bad handle, which a global queue's is not.
 func (b *batchQueue) submitDrainer() {
-	if st := C.rgcd_go_drain_submit(C.uintptr_t(uintptr(unsafe.Pointer(b.h))), C.uintptr_t(b.id)); st < 0 {
+	if st := C.rgcd_go_drain_submit(cHandle(unsafe.Pointer(b.h)), C.uintptr_t(b.id)); st < 0 {
 		panic(&Error{Op: "Queue.Async", Status: Status(st), Message: "submitting a drainer failed"})
 	}
 }

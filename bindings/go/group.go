@@ -54,9 +54,6 @@ func (g *Group) Go(q *Queue, f func()) error {
 		q.batch.push(f, g)
 		return nil
 	}
-	if q.owned {
-		return q.submitRing("Group.Go", C.RGCD_GO_GROUP_ASYNC, g, f)
-	}
 	return q.submit("Group.Go", C.RGCD_GO_GROUP_ASYNC, g, 0, f)
 }
 

@@ -38,11 +38,6 @@ const Forever time.Duration = -1
 type Queue struct {
 	handle
 	batch *batchQueue // global queues: Async and Group.Go go through it (batch.go)
-
-	ringMu  sync.Mutex // queues from NewQueue: the function ring (ring.go)
-	ring    *funcRing
-	ringOff bool
-	owned   bool // created by NewQueue (not the main queue)
 }
 
 type queueConfig struct {
@@ -96,7 +91,7 @@ func NewQueue(label string, opts ...Option) (*Queue, error) {
 	if h == nil {
 		return nil, &Error{Op: "NewQueue", Status: ErrInvalid, Message: takeMsg(msg)}
 	}
-	q := &Queue{owned: true}
+	q := new(Queue)
 	setHandle(&q.handle, q, unsafe.Pointer(h))
 	return q, nil
 }
@@ -147,6 +142,9 @@ func RunMain() error {
 
 func (q *Queue) c() C.rgcd_queue_t { return C.rgcd_queue_t(q.ptr()) }
 
+// cHandle passes an rgcd handle (C memory) to the shim as an integer.
+func cHandle(p unsafe.Pointer) C.uintptr_t { return C.uintptr_t(uintptr(p)) }
+
 // Close releases the queue. Work submitted before still runs. Closing twice, or closing a
 // global queue, does nothing.
 func (q *Queue) Close() error { return q.close("Queue.Close") }
@@ -163,7 +161,8 @@ func (q *Queue) submit(op string, code C.int, g *Group, delay time.Duration, v a
 		}
 	}
 	slot := slotPut(v)
-	r := C.rgcd_go_submit(code, h, gh, C.uintptr_t(slot), C.int64_t(delay))
+	r := C.rgcd_go_submit(code, cHandle(unsafe.Pointer(h)), cHandle(unsafe.Pointer(gh)),
+		C.uintptr_t(slot), C.int64_t(delay))
 	runtime.KeepAlive(q)
 	runtime.KeepAlive(g)
 	if r.status < 0 {
@@ -179,9 +178,6 @@ func (q *Queue) Async(f func()) error {
 		q.batch.push(f, nil)
 		return nil
 	}
-	if q.owned {
-		return q.submitRing("Queue.Async", C.RGCD_GO_ASYNC, nil, f)
-	}
 	return q.submit("Queue.Async", C.RGCD_GO_ASYNC, nil, 0, f)
 }
 
@@ -189,9 +185,6 @@ func (q *Queue) Async(f func()) error {
 // before it, alone, and work submitted after it waits for it. On a serial or global queue it
 // is Async.
 func (q *Queue) BarrierAsync(f func()) error {
-	if q.owned {
-		return q.submitRing("Queue.BarrierAsync", C.RGCD_GO_BARRIER_ASYNC, nil, f)
-	}
 	return q.submit("Queue.BarrierAsync", C.RGCD_GO_BARRIER_ASYNC, nil, 0, f)
 }
 
@@ -211,7 +204,7 @@ func (q *Queue) sync(op string, code C.int, f func()) error {
 	c := syncCallPool.Get().(*syncCall)
 	c.f = f
 	slot := slotPut(c)
-	r := C.rgcd_go_submit(code, h, nil, C.uintptr_t(slot), 0)
+	r := C.rgcd_go_submit(code, cHandle(unsafe.Pointer(h)), 0, C.uintptr_t(slot), 0)
 	runtime.KeepAlive(q)
 	slotFree(slot)
 	p := c.panicked

@@ -13,8 +13,6 @@ static void handler_tramp(void *ctx) { rgcdGoHandler((uintptr_t)ctx); }
 static void release_tramp(void *ctx) { rgcdGoRelease((uintptr_t)ctx); }
 static void specific_tramp(void *ctx) { rgcdGoSpecificDone((uintptr_t)ctx); }
 static void drain_tramp(void *ctx) { rgcdGoDrain((uintptr_t)ctx); }
-static void ring_tramp(void *ctx) { rgcdGoRing((uintptr_t)ctx); }
-static void ring_free_tramp(void *ctx) { rgcdGoRingFree((uintptr_t)ctx); }
 
 int rgcd_go_drain_submit(uintptr_t q, uintptr_t id) {
 	return rgcd_async_f((rgcd_queue_t)q, (void *)id, drain_tramp);
@@ -50,8 +48,10 @@ rgcd_time_t rgcd_go_deadline(int64_t timeout_ns) {
 	return rgcd_time(RGCD_TIME_NOW, timeout_ns);
 }
 
-rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t slot,
+rgcd_go_res rgcd_go_submit(int op, uintptr_t queue, uintptr_t grp, uintptr_t slot,
 			   int64_t delay_ns) {
+	rgcd_queue_t q = (rgcd_queue_t)queue;
+	rgcd_group_t group = (rgcd_group_t)grp;
 	void *ctx = (void *)slot;
 	switch (op) {
 	case RGCD_GO_ASYNC:
@@ -71,33 +71,6 @@ rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t
 	default:
 		return result(RGCD_EINVAL);
 	}
-}
-
-rgcd_go_res rgcd_go_ring_submit(int op, uintptr_t queue, uintptr_t grp, uintptr_t ctx) {
-	rgcd_queue_t q = (rgcd_queue_t)queue;
-	rgcd_group_t group = (rgcd_group_t)grp;
-	switch (op) {
-	case RGCD_GO_ASYNC:
-		return result(rgcd_async_f(q, (void *)ctx, ring_tramp));
-	case RGCD_GO_BARRIER_ASYNC:
-		return result(rgcd_barrier_async_f(q, (void *)ctx, ring_tramp));
-	case RGCD_GO_GROUP_ASYNC:
-		return result(rgcd_group_async_f(group, q, (void *)ctx, ring_tramp));
-	default:
-		return result(RGCD_EINVAL);
-	}
-}
-
-int rgcd_go_ring_attach(rgcd_queue_t q, uintptr_t ctx) {
-	int st = rgcd_set_context(q, (void *)ctx);
-	if (st < 0) {
-		return st;
-	}
-	st = rgcd_set_finalizer_f(q, ring_free_tramp);
-	if (st < 0) {
-		(void)rgcd_set_context(q, NULL);
-	}
-	return st;
 }
 
 rgcd_go_res rgcd_go_apply(size_t n, rgcd_queue_t q, uintptr_t slot) {

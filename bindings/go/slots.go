@@ -41,12 +41,7 @@ type slotShard struct {
 	_      [64]byte
 }
 
-// A slotTable is one table of slots. slots holds the functions and calls handed to rgcd;
-// rings (ring.go) holds the queues' function rings, looked up on every callback and written
-// only when a ring is created or freed.
-type slotTable [slotShards]slotShard
-
-var slots, rings slotTable
+var slots [slotShards]slotShard
 
 func (sh *slotShard) chunk(i uint32) *slotChunk { return sh.chunks[i>>slotChunkBits].Load() }
 
@@ -97,20 +92,9 @@ func (sh *slotShard) more() uint32 {
 }
 
 // slotPut stores v in a free slot and returns the slot's number.
-func slotPut(v any) uintptr { return slots.put(v) }
-
-// slotGet returns the value in slot n, which stays allocated.
-func slotGet(n uintptr) any { return slots.get(n) }
-
-// slotTake returns the value in slot n and frees the slot.
-func slotTake(n uintptr) any { return slots.take(n) }
-
-// slotFree frees slot n (clearing its value).
-func slotFree(n uintptr) { slots.free(n) }
-
-func (t *slotTable) put(v any) uintptr {
+func slotPut(v any) uintptr {
 	s := rand.Uint32() & (slotShards - 1)
-	sh := &t[s]
+	sh := &slots[s]
 	i, ok := sh.pop()
 	if !ok {
 		i = sh.more()
@@ -119,14 +103,18 @@ func (t *slotTable) put(v any) uintptr {
 	return uintptr(i)<<slotShardBits | uintptr(s)
 }
 
-func (t *slotTable) get(n uintptr) any {
-	sh := &t[n&(slotShards-1)]
+func slotRef(n uintptr) *any {
+	sh := &slots[n&(slotShards-1)]
 	i := uint32(n >> slotShardBits)
-	return sh.chunk(i).vals[i&(slotChunkSize-1)]
+	return &sh.chunk(i).vals[i&(slotChunkSize-1)]
 }
 
-func (t *slotTable) take(n uintptr) any {
-	sh := &t[n&(slotShards-1)]
+// slotGet returns the value in slot n, which stays allocated.
+func slotGet(n uintptr) any { return *slotRef(n) }
+
+// slotTake returns the value in slot n and frees the slot.
+func slotTake(n uintptr) any {
+	sh := &slots[n&(slotShards-1)]
 	i := uint32(n >> slotShardBits)
 	p := &sh.chunk(i).vals[i&(slotChunkSize-1)]
 	v := *p
@@ -135,8 +123,9 @@ func (t *slotTable) take(n uintptr) any {
 	return v
 }
 
-func (t *slotTable) free(n uintptr) {
-	sh := &t[n&(slotShards-1)]
+// slotFree frees slot n (clearing its value).
+func slotFree(n uintptr) {
+	sh := &slots[n&(slotShards-1)]
 	i := uint32(n >> slotShardBits)
 	sh.chunk(i).vals[i&(slotChunkSize-1)] = nil
 	sh.push(i)

@@ -172,7 +172,9 @@ func (q *Queue) submit(op string, code C.int, g *Group, delay time.Duration, v a
 	return nil
 }
 
-// Async submits f to run on the queue and returns at once.
+// Async submits f to run on the queue and returns at once. On a global queue f waits in a
+// Go-side queue that rgcd items drain in batches; a function that blocks does not hold up
+// the others.
 func (q *Queue) Async(f func()) error {
 	if q.batch != nil {
 		q.batch.push(f, nil)

@@ -6,6 +6,8 @@ import "C"
 import (
 	"context"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -14,6 +16,10 @@ import (
 // can wait for all of them or be notified when they are done.
 type Group struct {
 	handle
+	raw    C.rgcd_group_t // the handle, kept after Close for unhold (see batch.go)
+	goRefs atomic.Int64   // functions of the group queued on a batch queue or running
+	enters atomic.Int64   // Enter calls not yet balanced by Leave
+	goMu   sync.Mutex     // serialises hold's enter from zero
 }
 
 // NewGroup creates an empty group.
@@ -23,7 +29,7 @@ func NewGroup() (*Group, error) {
 	if h == nil {
 		return nil, &Error{Op: "NewGroup", Status: ErrNoMemory, Message: takeMsg(msg)}
 	}
-	g := new(Group)
+	g := &Group{raw: h}
 	setHandle(&g.handle, g, unsafe.Pointer(h))
 	return g, nil
 }
@@ -38,6 +44,16 @@ func (g *Group) Go(q *Queue, f func()) error {
 	if q == nil {
 		q = Global(QoSDefault)
 	}
+	if q.batch != nil {
+		if g.c() == nil {
+			return ErrClosed
+		}
+		if err := g.hold(&g.goRefs); err != nil {
+			return err
+		}
+		q.batch.push(f, g)
+		return nil
+	}
 	return q.submit("Group.Go", C.RGCD_GO_GROUP_ASYNC, g, 0, f)
 }
 
@@ -51,19 +67,31 @@ func (g *Group) Notify(q *Queue, f func()) error {
 }
 
 // Enter counts one more piece of outstanding work; balance it with Leave.
+//
+// Enter and Leave count on the Go side: only the first Enter of a run (from zero) and the
+// Leave that brings the count back to zero call into rgcd.
 func (g *Group) Enter() error {
-	h := g.c()
-	if h == nil {
+	if g.c() == nil {
 		return ErrClosed
 	}
-	C.rgcd_group_enter(h)
-	runtime.KeepAlive(g)
-	return nil
+	return g.hold(&g.enters)
 }
 
 // Leave marks one piece of work done. Without a matching Enter it returns an error matching
-// ErrState and changes nothing.
+// ErrState and changes nothing. A Leave balancing an Enter made before Close still counts.
 func (g *Group) Leave() error {
+	for {
+		n := g.enters.Load()
+		if n <= 0 {
+			break
+		}
+		if g.enters.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				C.rgcd_go_group_drop(g.raw)
+			}
+			return nil
+		}
+	}
 	h := g.c()
 	if h == nil {
 		return ErrClosed

@@ -37,6 +37,7 @@ const Forever time.Duration = -1
 // return ErrClosed.
 type Queue struct {
 	handle
+	batch *batchQueue // global queues: Async and Group.Go go through it (batch.go)
 }
 
 type queueConfig struct {
@@ -95,7 +96,10 @@ func NewQueue(label string, opts ...Option) (*Queue, error) {
 	return q, nil
 }
 
-var globals sync.Map // QoS -> *Queue
+var (
+	globals   sync.Map   // QoS -> *Queue
+	globalsMu sync.Mutex // serialises Global's creation of a *Queue
+)
 
 // Global returns the global concurrent queue of a QoS class. Global queues are shared by the
 // whole process and never closed (Close does nothing).
@@ -108,7 +112,12 @@ func Global(qos QoS) *Queue {
 	if h == nil {
 		panic(&Error{Op: "Global", Status: ErrInvalid, Message: takeMsg(msg)})
 	}
-	q := &Queue{handle: handle{borrowed: true}}
+	globalsMu.Lock()
+	defer globalsMu.Unlock()
+	if q, ok := globals.Load(qos); ok {
+		return q.(*Queue)
+	}
+	q := &Queue{handle: handle{borrowed: true}, batch: newBatchQueue(h)}
 	q.p.Store((*byte)(unsafe.Pointer(h)))
 	actual, _ := globals.LoadOrStore(qos, q)
 	return actual.(*Queue)
@@ -133,6 +142,9 @@ func RunMain() error {
 
 func (q *Queue) c() C.rgcd_queue_t { return C.rgcd_queue_t(q.ptr()) }
 
+// cHandle passes an rgcd handle (C memory) to the shim as an integer.
+func cHandle(p unsafe.Pointer) C.uintptr_t { return C.uintptr_t(uintptr(p)) }
+
 // Close releases the queue. Work submitted before still runs. Closing twice, or closing a
 // global queue, does nothing.
 func (q *Queue) Close() error { return q.close("Queue.Close") }
@@ -149,7 +161,8 @@ func (q *Queue) submit(op string, code C.int, g *Group, delay time.Duration, v a
 		}
 	}
 	slot := slotPut(v)
-	r := C.rgcd_go_submit(code, h, gh, C.uintptr_t(slot), C.int64_t(delay))
+	r := C.rgcd_go_submit(code, cHandle(unsafe.Pointer(h)), cHandle(unsafe.Pointer(gh)),
+		C.uintptr_t(slot), C.int64_t(delay))
 	runtime.KeepAlive(q)
 	runtime.KeepAlive(g)
 	if r.status < 0 {
@@ -159,8 +172,14 @@ func (q *Queue) submit(op string, code C.int, g *Group, delay time.Duration, v a
 	return nil
 }
 
-// Async submits f to run on the queue and returns at once.
+// Async submits f to run on the queue and returns at once. On a global queue f waits in a
+// Go-side queue that rgcd items drain in batches; a function that blocks does not hold up
+// the others.
 func (q *Queue) Async(f func()) error {
+	if q.batch != nil {
+		q.batch.push(f, nil)
+		return nil
+	}
 	return q.submit("Queue.Async", C.RGCD_GO_ASYNC, nil, 0, f)
 }
 
@@ -187,7 +206,7 @@ func (q *Queue) sync(op string, code C.int, f func()) error {
 	c := syncCallPool.Get().(*syncCall)
 	c.f = f
 	slot := slotPut(c)
-	r := C.rgcd_go_submit(code, h, nil, C.uintptr_t(slot), 0)
+	r := C.rgcd_go_submit(code, cHandle(unsafe.Pointer(h)), 0, C.uintptr_t(slot), 0)
 	runtime.KeepAlive(q)
 	slotFree(slot)
 	p := c.panicked

@@ -12,6 +12,21 @@ static void apply_tramp(void *ctx, size_t i) { rgcdGoApply((uintptr_t)ctx, i); }
 static void handler_tramp(void *ctx) { rgcdGoHandler((uintptr_t)ctx); }
 static void release_tramp(void *ctx) { rgcdGoRelease((uintptr_t)ctx); }
 static void specific_tramp(void *ctx) { rgcdGoSpecificDone((uintptr_t)ctx); }
+static void drain_tramp(void *ctx) { rgcdGoDrain((uintptr_t)ctx); }
+
+int rgcd_go_drain_submit(uintptr_t q, uintptr_t id) {
+	return rgcd_async_f((rgcd_queue_t)q, (void *)id, drain_tramp);
+}
+
+void rgcd_go_group_hold(rgcd_group_t g) {
+	(void)rgcd_retain(g);
+	(void)rgcd_group_enter(g);
+}
+
+void rgcd_go_group_drop(rgcd_group_t g) {
+	(void)rgcd_group_leave(g);
+	(void)rgcd_release(g);
+}
 
 static char *copy_error(void) {
 	const char *m = rgcd_last_error();
@@ -33,8 +48,10 @@ rgcd_time_t rgcd_go_deadline(int64_t timeout_ns) {
 	return rgcd_time(RGCD_TIME_NOW, timeout_ns);
 }
 
-rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t slot,
+rgcd_go_res rgcd_go_submit(int op, uintptr_t queue, uintptr_t grp, uintptr_t slot,
 			   int64_t delay_ns) {
+	rgcd_queue_t q = (rgcd_queue_t)queue;
+	rgcd_group_t group = (rgcd_group_t)grp;
 	void *ctx = (void *)slot;
 	switch (op) {
 	case RGCD_GO_ASYNC:

@@ -26,9 +26,18 @@ enum {
 
 /* Submits Go slot `slot` to `q` as operation `op` (RGCD_GO_*). `group` is used by the group
  * operations, `delay_ns` by RGCD_GO_AFTER (negative: never). Sync operations call the sync
- * trampoline (the slot stays allocated), the others the task trampoline (which frees it). */
-rgcd_go_res rgcd_go_submit(int op, rgcd_queue_t q, rgcd_group_t group, uintptr_t slot,
+ * trampoline (the slot stays allocated), the others the task trampoline (which frees it).
+ * Handles pass as integers: cgo would check every pointer argument on each call. */
+rgcd_go_res rgcd_go_submit(int op, uintptr_t q, uintptr_t group, uintptr_t slot,
 			   int64_t delay_ns);
+
+/* Submits the Go drainer of batch queue `id` to global queue `q` (see batch.go). Handles
+ * pass as integers in the hot calls: cgo checks every pointer argument. */
+int rgcd_go_drain_submit(uintptr_t q, uintptr_t id);
+
+/* Group accounting of the batch queues: retain + enter, and leave + release. */
+void rgcd_go_group_hold(rgcd_group_t g);
+void rgcd_go_group_drop(rgcd_group_t g);
 
 /* rgcd_apply_f over the Go slot `slot` (the apply trampoline). */
 rgcd_go_res rgcd_go_apply(size_t n, rgcd_queue_t q, uintptr_t slot);

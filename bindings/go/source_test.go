@@ -65,8 +65,10 @@ func TestTimer(t *testing.T) {
 	var shots atomic.Int32
 	one.SetEventHandler(func() { shots.Add(1) })
 	one.SetTimer(time.Millisecond, 0, 0)
-	one.Activate()
+	// Suspended before it starts: nothing can run before the check below, however slow the
+	// machine (suspending after Activate races the 1 ms fire).
 	one.Suspend()
+	one.Activate()
 	time.Sleep(10 * time.Millisecond)
 	if shots.Load() != 0 {
 		t.Fatal("a suspended timer's handler ran")
@@ -221,9 +223,8 @@ func rgcdWorkerTid(t *testing.T) int {
 	return 0
 }
 
-// TestSignalSource: rgcd's signal handler is installed without SA_ONSTACK, so a signal that
-// lands on a thread running Go code would run it on a goroutine stack; the test directs its
-// signals at an rgcd worker thread.
+// TestSignalSource directs its signals at an rgcd worker thread (rgcd's handler is installed
+// with SA_ONSTACK, as Go requires, but a thread of rgcd's own is the ordinary case).
 func TestSignalSource(t *testing.T) {
 	liveCheck(t)
 	s, err := NewSignalSource(syscall.SIGUSR2, nil)
@@ -236,13 +237,15 @@ func TestSignalSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	tid := rgcdWorkerTid(t)
+	// A standard signal sent while the same one is still pending is merged by the kernel, so
+	// each is sent once the previous one was counted.
 	for i := 0; i < 3; i++ {
 		if err := syscall.Tgkill(os.Getpid(), tid, syscall.SIGUSR2); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
+		want := uint64(i + 1)
+		waitFor(t, 10*time.Second, "a signal", func() bool { return got.Load() == want })
 	}
-	waitFor(t, 10*time.Second, "three signals", func() bool { return got.Load() == 3 })
 	s.Close()
 }
 

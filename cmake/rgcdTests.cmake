@@ -311,3 +311,10 @@ if(Python3_FOUND AND RGCD_BASH)
 else()
   message(STATUS "rgcd: python3 (>= 3.9) or bash not found, Python binding tests skipped")
 endif()
+
+# --- The soak test (tests/soak/soak.c): built with the tests, run by hand, not by CTest
+# (a few minutes): ./build/tests/rgcd_soak [--rounds N] [--ops N] [--seed S]. ---
+rgcd_add_program(rgcd_soak "${PROJECT_SOURCE_DIR}/tests/soak/soak.c"
+  OUTPUT_DIR "${CMAKE_BINARY_DIR}/tests"
+  C_STANDARD 11
+  LINK rgcd::rgcd Threads::Threads)

@@ -23,7 +23,7 @@ import pytest
 
 import rgcd
 from rgcd import _lib
-from conftest import Unraisable, settle_objects, wait_until
+from conftest import Unraisable, settle_objects, stable_live_objects, wait_until
 
 EXAMPLES = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples",
@@ -61,7 +61,7 @@ def _warm_up() -> None:
 def quiet() -> Iterator[None]:
     """Checks that a scenario leaves nothing behind."""
     _warm_up()
-    objects = _stable_live_objects()
+    objects = stable_live_objects()
     threads = set(threading.enumerate())
     fds = _fds()
     tables = (len(_lib._once), len(_lib._kept), len(_lib._apply))
@@ -76,21 +76,6 @@ def quiet() -> Iterator[None]:
     c0 = time.process_time()
     time.sleep(0.25)
     assert time.process_time() - c0 < 0.05, "the process is busy after the scenario"
-
-
-def _stable_live_objects() -> int:
-    """rgcd's live-object count once it stopped changing (objects of an earlier test may
-    still be on their way out)."""
-    last = -1
-    end = time.monotonic() + 2
-    while time.monotonic() < end:
-        gc.collect()
-        n = rgcd.live_objects()
-        if n == last:
-            return n
-        last = n
-        time.sleep(0.02)
-    return last
 
 
 def lib_in_flight() -> int:

@@ -122,12 +122,14 @@ impl GroupInner {
             slow.generation += 1;
             std::mem::take(&mut slow.notify)
         };
-        self.cv.notify_all();
+        // Notifications are enqueued before blocked waiters wake, as in libdispatch: a
+        // waiter that then syncs onto a notification's queue finds the notification ahead.
         for n in notify {
             let t = NonNull::new(n.task.0 as *mut TaskHeader).expect("non-null");
             // SAFETY: the notification item was never enqueued before.
             unsafe { n.queue.enqueue(t) };
         }
+        self.cv.notify_all();
     }
 
     /// Waits until the count is zero or `deadline` passes.

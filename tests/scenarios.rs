@@ -278,6 +278,33 @@ fn group_wait_notify() {
     g.wait(Time::NOW).unwrap();
 }
 
+/// A waiter blocked in `wait` wakes only after the notifications are enqueued (as in
+/// libdispatch): a sync onto a notification's serial queue right after `wait` returns finds
+/// the notification ahead of it (cygcd's test_group_notify relies on this).
+#[test]
+fn group_notify_enqueued_before_blocked_waiter_wakes() {
+    for _ in 0..200 {
+        let g = Group::new();
+        let q = Queue::serial("g.notify.order");
+        let gate = Semaphore::new(0).unwrap();
+        let gate2 = gate.clone();
+        g.exec_async(&Queue::global(Qos::Default), move || {
+            gate2.wait(secs(30)).unwrap();
+        });
+        let notified = Arc::new(AtomicBool::new(false));
+        let n = notified.clone();
+        g.notify(&q, move || n.store(true, Ordering::SeqCst));
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_micros(200));
+            gate.signal();
+        });
+        g.wait(secs(30)).unwrap();
+        q.exec_sync(|| ()).unwrap();
+        assert!(notified.load(Ordering::SeqCst), "notification behind the waiter's sync");
+        releaser.join().unwrap();
+    }
+}
+
 #[test]
 fn semaphore_timeout() {
     let s = Semaphore::new(0).unwrap();

@@ -27,6 +27,15 @@ typedef uint32_t rgcd_source_handler_t;
 typedef intptr_t rgcd_once_t;
 typedef void (*rgcd_function_t)(void *context);
 typedef void (*rgcd_apply_function_t)(void *context, size_t iteration);
+typedef struct rgcd_data_s *rgcd_data_t;
+typedef uint32_t rgcd_data_destructor_t;
+typedef struct rgcd_io_s *rgcd_io_t;
+typedef unsigned long rgcd_io_type_t;
+typedef unsigned long rgcd_io_close_flags_t;
+typedef unsigned long rgcd_io_interval_flags_t;
+typedef void (*rgcd_io_data_function_t)(void *context, rgcd_data_t data, int error);
+typedef void (*rgcd_io_cleanup_function_t)(void *context, int error);
+typedef void (*rgcd_io_handler_function_t)(void *context, bool done, rgcd_data_t data, int error);
 struct timespec { long tv_sec; long tv_nsec; ...; };
 
 const char *rgcd_last_error(void);
@@ -73,6 +82,34 @@ int rgcd_source_testcancel(rgcd_source_t source);
 uintptr_t rgcd_source_get_data(rgcd_source_t source);
 int rgcd_source_set_timer(rgcd_source_t, rgcd_time_t start, uint64_t interval, uint64_t leeway);
 rgcd_time_t rgcd_time(rgcd_time_t when, int64_t delta);
+int rgcd_queue_is_current(rgcd_queue_t queue);
+rgcd_queue_t rgcd_workloop_create(const char *label);
+rgcd_queue_t rgcd_workloop_create_inactive(const char *label);
+
+rgcd_data_t rgcd_data_empty(void);
+rgcd_data_t rgcd_data_create(const void *buffer, size_t size, rgcd_data_destructor_t destructor);
+size_t rgcd_data_get_size(rgcd_data_t data);
+rgcd_data_t rgcd_data_create_concat(rgcd_data_t first, rgcd_data_t second);
+rgcd_data_t rgcd_data_create_subrange(rgcd_data_t data, size_t offset, size_t length);
+rgcd_data_t rgcd_data_create_map(rgcd_data_t data, const void **buffer_ptr, size_t *size_ptr);
+rgcd_data_t rgcd_data_copy_region(rgcd_data_t data, size_t location, size_t *offset_ptr);
+
+int rgcd_read_f(int fd, size_t length, rgcd_queue_t queue, void *context,
+                rgcd_io_data_function_t handler);
+int rgcd_write_f(int fd, rgcd_data_t data, rgcd_queue_t queue, void *context,
+                 rgcd_io_data_function_t handler);
+rgcd_io_t rgcd_io_create(rgcd_io_type_t type, int fd, rgcd_queue_t queue, void *context,
+                         rgcd_io_cleanup_function_t cleanup_handler);
+int rgcd_io_read_f(rgcd_io_t channel, int64_t offset, size_t length, rgcd_queue_t queue,
+                   void *context, rgcd_io_handler_function_t handler);
+int rgcd_io_write_f(rgcd_io_t channel, int64_t offset, rgcd_data_t data, rgcd_queue_t queue,
+                    void *context, rgcd_io_handler_function_t handler);
+int rgcd_io_close(rgcd_io_t channel, rgcd_io_close_flags_t flags);
+int rgcd_io_barrier_f(rgcd_io_t channel, void *context, rgcd_function_t barrier);
+int rgcd_io_get_descriptor(rgcd_io_t channel);
+int rgcd_io_set_high_water(rgcd_io_t channel, size_t high_water);
+int rgcd_io_set_low_water(rgcd_io_t channel, size_t low_water);
+int rgcd_io_set_interval(rgcd_io_t channel, uint64_t interval, rgcd_io_interval_flags_t flags);
 rgcd_time_t rgcd_walltime(const struct timespec *when, int64_t delta);
 
 /* Python side of the trampolines (rgcd/_core.py). */
@@ -80,12 +117,18 @@ extern "Python" void _rgcdpy_run_once(void *);
 extern "Python" void _rgcdpy_run_kept(void *);
 extern "Python" void _rgcdpy_drop(void *);
 extern "Python" void _rgcdpy_apply(void *, size_t);
+extern "Python" void _rgcdpy_io_data(void *, rgcd_data_t, int);
+extern "Python" void _rgcdpy_io_handler(void *, bool, rgcd_data_t, int);
+extern "Python" void _rgcdpy_io_cleanup(void *, int);
 
 /* C side: what is handed to rgcd as function pointers. */
 void rgcdpy_once(void *);
 void rgcdpy_kept(void *);
 void rgcdpy_drop(void *);
 void rgcdpy_apply(void *, size_t);
+void rgcdpy_io_data(void *, rgcd_data_t, int);
+void rgcdpy_io_handler(void *, bool, rgcd_data_t, int);
+void rgcdpy_io_cleanup(void *, int);
 void rgcdpy_set_closing(int);
 int rgcdpy_in_flight(void);
 """
@@ -104,6 +147,9 @@ static void _rgcdpy_run_once(void *);
 static void _rgcdpy_run_kept(void *);
 static void _rgcdpy_drop(void *);
 static void _rgcdpy_apply(void *, size_t);
+static void _rgcdpy_io_data(void *, rgcd_data_t, int);
+static void _rgcdpy_io_handler(void *, bool, rgcd_data_t, int);
+static void _rgcdpy_io_cleanup(void *, int);
 
 static void rgcdpy_set_closing(int v) { __atomic_store_n(&rgcdpy_closing, v, __ATOMIC_SEQ_CST); }
 static int rgcdpy_in_flight(void) { return __atomic_load_n(&rgcdpy_inflight, __ATOMIC_SEQ_CST); }
@@ -143,6 +189,11 @@ static void rgcdpy_once(void *ctx) { RGCDPY_CALL(_rgcdpy_run_once(ctx)); }
 static void rgcdpy_kept(void *ctx) { RGCDPY_CALL(_rgcdpy_run_kept(ctx)); }
 static void rgcdpy_drop(void *ctx) { RGCDPY_CALL(_rgcdpy_drop(ctx)); }
 static void rgcdpy_apply(void *ctx, size_t i) { RGCDPY_CALL(_rgcdpy_apply(ctx, i)); }
+static void rgcdpy_io_data(void *ctx, rgcd_data_t d, int e) { RGCDPY_CALL(_rgcdpy_io_data(ctx, d, e)); }
+static void rgcdpy_io_handler(void *ctx, bool done, rgcd_data_t d, int e) {
+    RGCDPY_CALL(_rgcdpy_io_handler(ctx, done, d, e));
+}
+static void rgcdpy_io_cleanup(void *ctx, int e) { RGCDPY_CALL(_rgcdpy_io_cleanup(ctx, e)); }
 """
 
 ffibuilder = FFI()

@@ -33,6 +33,21 @@ def settle_objects(baseline: int, timeout: float = 5.0) -> int:
     return rgcd.live_objects()
 
 
+def stable_live_objects() -> int:
+    """rgcd's live-object count once it stopped changing (objects of an earlier test may
+    still be on their way out)."""
+    last = -1
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        gc.collect()
+        n = rgcd.live_objects()
+        if n == last:
+            return n
+        last = n
+        time.sleep(0.02)
+    return last
+
+
 class Unraisable:
     """Captures what reaches ``sys.unraisablehook``."""
 

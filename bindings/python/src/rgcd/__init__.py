@@ -14,7 +14,9 @@ from ._constants import (
     QOS_CLASS_USER_INTERACTIVE, QOS_CLASS_UTILITY, QUEUE_PRIORITY_BACKGROUND,
     QUEUE_PRIORITY_DEFAULT, QUEUE_PRIORITY_HIGH, QUEUE_PRIORITY_LOW, USEC_PER_SEC,
 )
-from ._io import read_async, write_async
+from ._data import Data
+from ._io import IOChannel, read_async, write_async
+from ._workloop import Workloop
 from ._queue import Group, Once, Queue, Semaphore, apply, get_specific, time_from_now, walltime
 from ._source import ProcessSource, ReadSource, SignalSource, Timer, WriteSource
 from ._debug import live_objects, pool_thread_count
@@ -25,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Queue", "Group", "Semaphore", "Once", "apply", "time_from_now", "walltime",
     "Timer", "SignalSource", "ReadSource", "WriteSource", "ProcessSource",
-    "read_async", "write_async", "get_specific",
+    "Data", "IOChannel", "Workloop", "read_async", "write_async", "get_specific",
     "DISPATCH_TIME_NOW", "DISPATCH_TIME_FOREVER", "NSEC_PER_SEC", "NSEC_PER_MSEC",
     "NSEC_PER_USEC", "USEC_PER_SEC", "MSEC_PER_SEC",
     "QUEUE_PRIORITY_HIGH", "QUEUE_PRIORITY_DEFAULT", "QUEUE_PRIORITY_LOW",

@@ -7,7 +7,11 @@ trampolines of ``_rgcd_cffi``:
 - ``rgcdpy_once``: a work item; its entry is removed when it runs (it runs exactly once);
 - ``rgcdpy_kept``: a source handler or similar; the entry stays until ``rgcdpy_drop`` runs
   (rgcd calls it when the handler is gone);
-- ``rgcdpy_apply``: an ``apply`` body; the caller removes the entry after ``apply`` returned.
+- ``rgcdpy_apply``: an ``apply`` body; the caller removes the entry after ``apply`` returned;
+- ``rgcdpy_io_data``: the handler of ``rgcd_read_f`` / ``rgcd_write_f`` (called once: removed);
+- ``rgcdpy_io_handler``: an I/O channel operation's handler (called until ``done``: removed
+  then);
+- ``rgcdpy_io_cleanup``: an I/O channel's cleanup handler (called once: removed).
 
 So nothing C can still call is collected, and nothing outlives the C side's last use.
 """
@@ -112,6 +116,55 @@ def _rgcdpy_apply(ctx: Any, i: int) -> None:
         return
     try:
         fn(i)
+    except BaseException as exc:
+        report(exc, fn)
+
+
+def data_bytes(data: Any) -> bytes:
+    """The bytes of an ``rgcd_data_t`` (borrowed; NULL gives ``b""``)."""
+    if data == NULL:
+        return b""
+    ptr = ffi.new("const void **")
+    size = ffi.new("size_t *")
+    mapped = lib.rgcd_data_create_map(data, ptr, size)
+    if mapped == NULL:
+        return b""
+    try:
+        return ffi.buffer(ptr[0], size[0])[:] if size[0] else b""
+    finally:
+        lib.rgcd_release(mapped)
+
+
+@ffi.def_extern()
+def _rgcdpy_io_data(ctx: Any, data: Any, error: int) -> None:
+    fn = _once.pop(int(ffi.cast("uintptr_t", ctx)), None)
+    if fn is None:
+        return
+    try:
+        fn(data_bytes(data), int(error))
+    except BaseException as exc:
+        report(exc, fn)
+
+
+@ffi.def_extern()
+def _rgcdpy_io_handler(ctx: Any, done: bool, data: Any, error: int) -> None:
+    key = int(ffi.cast("uintptr_t", ctx))
+    fn = _kept.pop(key, None) if done else _kept.get(key)
+    if fn is None:
+        return
+    try:
+        fn(bool(done), data_bytes(data), int(error))
+    except BaseException as exc:
+        report(exc, fn)
+
+
+@ffi.def_extern()
+def _rgcdpy_io_cleanup(ctx: Any, error: int) -> None:
+    fn = _once.pop(int(ffi.cast("uintptr_t", ctx)), None)
+    if fn is None:
+        return
+    try:
+        fn(int(error))
     except BaseException as exc:
         report(exc, fn)
 

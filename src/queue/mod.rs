@@ -676,13 +676,19 @@ impl QueueInner {
     #[inline]
     pub(crate) unsafe fn release_handle(&self) -> Result<(), Error> {
         // A queue that is running (the usual case) costs one load more than a plain release.
-        if self.state.load(Ordering::Relaxed) & (INACTIVE | SUSPEND_MASK) != 0 {
+        if self.is_stopped() {
             // SAFETY: per the contract.
             return unsafe { self.release_stopped() };
         }
         // SAFETY: per the contract.
         unsafe { release_raw(self) };
         Ok(())
+    }
+
+    /// Suspended or inactive (one relaxed load): the check `release_handle` makes first.
+    #[inline]
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & (INACTIVE | SUSPEND_MASK) != 0
     }
 
     #[cold]

@@ -61,6 +61,17 @@ pub(crate) fn status(f: impl FnOnce() -> Result<c_int, Error>) -> c_int {
     }
 }
 
+/// The panic boundary of a fast path: `f`'s result, or `RGCD_EPANIC` (reported) if it
+/// panicked. Unlike `status` it carries no `Error`, so a fast path that cannot fail costs
+/// nothing here: the boundary is a landing pad, off the straight-line code.
+#[inline(always)]
+pub(crate) fn guarded(f: impl FnOnce() -> c_int) -> c_int {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(p) => panicked(p),
+    }
+}
+
 /// Reports a panic caught at the boundary. Out of line and taking the payload, so that the
 /// landing pads of the fast paths are one call and need no stack frame of their own.
 #[cold]

@@ -29,7 +29,8 @@ pub(crate) use drain::{execute, report_panic};
 pub(crate) use main_queue::is_main_thread;
 pub use main_queue::main;
 pub(crate) use sync::{
-    current_label, current_queue_or_default, current_specific, runs_on, sync_raw, with_frame,
+    current_label, current_queue_or_default, current_specific, runs_on, sync_raw, sync_serial_f,
+    with_frame,
 };
 
 // The state word (see README.md).
@@ -539,6 +540,7 @@ impl QueueInner {
     }
 
     /// Clears LOCKED, waking the queue again if items arrived meanwhile.
+    #[inline]
     pub(crate) fn unlock(&self, release: bool) {
         self.state.fetch_and(!LOCKED, Ordering::SeqCst);
         if !self.list.is_empty() {

@@ -202,8 +202,31 @@ impl Class {
         Some(Batch { head, len: BATCH })
     }
 
+    /// A block from this thread's free list: the fast path, inlined into its callers.
     #[inline]
     fn alloc(&self, index: usize) -> *mut u8 {
+        let cached = LOCAL.try_with(|l| {
+            // SAFETY: only this thread touches its `Local`, and never re-entrantly.
+            let l = unsafe { &mut (*l.get()).0[index] };
+            let p = l.free;
+            if p.is_null() {
+                return None;
+            }
+            // SAFETY: `p` heads the free list.
+            l.free = unsafe { (*p).next };
+            l.nfree -= 1;
+            Some(p as *mut u8)
+        });
+        match cached {
+            Ok(Some(p)) => p,
+            _ => self.alloc_refill(index),
+        }
+    }
+
+    /// `alloc` when this thread's free list is empty: refills it with a batch (from the global
+    /// stack, or carved from a chunk), else falls back on the global allocator.
+    #[inline(never)]
+    fn alloc_refill(&self, index: usize) -> *mut u8 {
         let cached = LOCAL.try_with(|l| {
             // SAFETY: only this thread touches its `Local`, and never re-entrantly.
             let l = unsafe { &mut (*l.get()).0[index] };

@@ -250,7 +250,7 @@ pub unsafe extern "C" fn rgcd_queue_get_qos_class(
     }
 }
 
-unsafe fn submit(
+unsafe extern "C" fn submit(
     queue: rgcd_queue_t,
     context: *mut c_void,
     work: rgcd_function_t,
@@ -280,6 +280,21 @@ pub unsafe extern "C" fn rgcd_async_f(
     context: *mut c_void,
     work: rgcd_function_t,
 ) -> c_int {
+    // Fast path: a live queue other than the main root, and a function.
+    if let Some(f) = work {
+        // SAFETY: a handle from the caller.
+        if unsafe { is_live(queue as *const c_void, Kind::Queue) } {
+            // SAFETY: the tag says this is a live queue.
+            let q = unsafe { &*(queue as *const QueueInner) };
+            if q.flavor() != q::Flavor::MainRoot {
+                return guarded(|| {
+                    // SAFETY: a fresh item.
+                    unsafe { q.enqueue(task::c_task(f, context, 0)) };
+                    0
+                });
+            }
+        }
+    }
     // SAFETY: per the contract.
     unsafe { submit(queue, context, work, 0) }
 }

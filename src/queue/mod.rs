@@ -449,6 +449,25 @@ impl QueueInner {
     /// `task` must be a live item in no list; ownership passes to the queue.
     #[inline]
     pub(crate) unsafe fn enqueue(&self, task: NonNull<TaskHeader>) {
+        // Serial queues, the usual target, inline: one swap, and a wake-up when the list was
+        // empty. The other kinds are out of line, so that this stays small enough to inline.
+        if self.flavor() == Flavor::Serial {
+            // SAFETY: per the contract.
+            if unsafe { self.list.push(task) } {
+                self.wakeup();
+            }
+            return;
+        }
+        // SAFETY: per the contract.
+        unsafe { self.enqueue_other(task) }
+    }
+
+    /// `enqueue` onto a root, the main root or a concurrent queue.
+    ///
+    /// # Safety
+    /// As for `enqueue`.
+    #[inline(never)]
+    unsafe fn enqueue_other(&self, task: NonNull<TaskHeader>) {
         match self.flavor() {
             Flavor::Root => pool().inject(self.root_index(), Job { task, queue: self }),
             Flavor::MainRoot => main_queue::push_main_root(task),

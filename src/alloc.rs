@@ -8,7 +8,8 @@
 //! whose list ran dry takes a whole batch. The global lock is taken once per `BATCH` items.
 
 //!
-//! Work-item blocks come from the global allocator and go back to it when a cache overflows.
+//! Work-item blocks come from the global allocator and go back to it, a batch at a time in the
+//! order they were freed, when the caches are full.
 //! Queue blocks are carved from chunks obtained with `mmap` (populated at once, 64 KiB doubling
 //! up to 2 MiB) and are recycled but never returned: creating many queues then costs one
 //! system call per chunk instead of a page fault per 4 KiB page, which was most of the cost of
@@ -93,7 +94,9 @@ static QUEUES: Class = Class {
 struct Local {
     free: *mut Free,
     nfree: usize,
+    /// The batch being gathered, in the order its blocks were freed (`out_tail` is its last).
     out: *mut Free,
+    out_tail: *mut Free,
     nout: usize,
 }
 
@@ -103,6 +106,7 @@ impl Local {
             free: ptr::null_mut(),
             nfree: 0,
             out: ptr::null_mut(),
+            out_tail: ptr::null_mut(),
             nout: 0,
         }
     }
@@ -202,8 +206,31 @@ impl Class {
         Some(Batch { head, len: BATCH })
     }
 
+    /// A block from this thread's free list: the fast path, inlined into its callers.
     #[inline]
     fn alloc(&self, index: usize) -> *mut u8 {
+        let cached = LOCAL.try_with(|l| {
+            // SAFETY: only this thread touches its `Local`, and never re-entrantly.
+            let l = unsafe { &mut (*l.get()).0[index] };
+            let p = l.free;
+            if p.is_null() {
+                return None;
+            }
+            // SAFETY: `p` heads the free list.
+            l.free = unsafe { (*p).next };
+            l.nfree -= 1;
+            Some(p as *mut u8)
+        });
+        match cached {
+            Ok(Some(p)) => p,
+            _ => self.alloc_refill(index),
+        }
+    }
+
+    /// `alloc` when this thread's free list is empty: refills it with a batch (from the global
+    /// stack, or carved from a chunk), else falls back on the global allocator.
+    #[inline(never)]
+    fn alloc_refill(&self, index: usize) -> *mut u8 {
         let cached = LOCAL.try_with(|l| {
             // SAFETY: only this thread touches its `Local`, and never re-entrantly.
             let l = unsafe { &mut (*l.get()).0[index] };
@@ -246,6 +273,8 @@ impl Class {
         }
     }
 
+    /// Takes a block back: onto this thread's free list (the fast path, inlined into its
+    /// callers), else into the batch being gathered (`free_to_batch`).
     #[inline]
     unsafe fn free(&self, index: usize, p: *mut u8) {
         let f = p as *mut Free;
@@ -257,23 +286,9 @@ impl Class {
                 unsafe { (*f).next = l.free };
                 l.free = f;
                 l.nfree += 1;
-                return;
-            }
-            // SAFETY: as above.
-            unsafe { (*f).next = l.out };
-            l.out = f;
-            l.nout += 1;
-            if l.nout == BATCH {
-                let batch = Batch {
-                    head: std::mem::replace(&mut l.out, ptr::null_mut()),
-                    len: std::mem::take(&mut l.nout),
-                };
-                if self.chunked || self.global_len.load(Ordering::Relaxed) < GLOBAL_MAX {
-                    self.push_global(batch);
-                } else {
-                    // SAFETY: the batch's blocks are unused and ours.
-                    unsafe { self.release_list(batch.head, batch.len) };
-                }
+            } else {
+                // SAFETY: as above.
+                unsafe { self.free_to_batch(l, f) };
             }
         });
         if cached.is_err() {
@@ -281,6 +296,44 @@ impl Class {
             // SAFETY: a single unused block of this class.
             unsafe { (*f).next = ptr::null_mut() };
             unsafe { self.release_list(f, 1) };
+        }
+    }
+
+    /// `free` when this thread's list is full: appends the block to the batch being gathered,
+    /// which goes to the global stack when complete, or back to the allocator when the global
+    /// stack is full too.
+    ///
+    /// Appended, not pushed: a batch keeps the order in which its blocks were freed. The
+    /// allocator reuses freed blocks last-in first-out, so it then hands them out in one
+    /// direction through memory. Given back in reverse, the next burst of allocations
+    /// zigzagged in steps of a batch, which the hardware prefetcher does not follow: a burst
+    /// of a million items onto a suspended queue cost 31-34 ns/item instead of 19-21.
+    ///
+    /// # Safety
+    /// `f` must be an unused block of this class, and `l` this thread's `Local` for it.
+    #[inline(never)]
+    unsafe fn free_to_batch(&self, l: &mut Local, f: *mut Free) {
+        // SAFETY: per the contract, the block is ours.
+        unsafe { (*f).next = ptr::null_mut() };
+        if l.out.is_null() {
+            l.out = f;
+        } else {
+            // SAFETY: `out_tail` is the last block of the batch, ours.
+            unsafe { (*l.out_tail).next = f };
+        }
+        l.out_tail = f;
+        l.nout += 1;
+        if l.nout == BATCH {
+            let batch = Batch {
+                head: std::mem::replace(&mut l.out, ptr::null_mut()),
+                len: std::mem::take(&mut l.nout),
+            };
+            if self.chunked || self.global_len.load(Ordering::Relaxed) < GLOBAL_MAX {
+                self.push_global(batch);
+            } else {
+                // SAFETY: the batch's blocks are unused and ours.
+                unsafe { self.release_list(batch.head, batch.len) };
+            }
         }
     }
 }

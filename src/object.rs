@@ -100,6 +100,13 @@ impl ObjHeader {
         }
     }
 
+    /// Is this a live object of `kind`? One load and one compare: the check of the C ABI's
+    /// fast paths (anything else goes through `kind` on the checked path).
+    #[inline(always)]
+    pub(crate) fn is(&self, kind: Kind) -> bool {
+        self.tag.load(Ordering::Relaxed) == MAGIC | kind as u32
+    }
+
     /// Marks the object dead (a handle used after its last release then fails the tag check
     /// for as long as the memory is not reused: see the quarantine in the module notes).
     pub(crate) fn kill(&self) {

@@ -64,23 +64,32 @@ impl SemaphoreInner {
 
     #[inline]
     pub(crate) fn wait(&self, deadline: Time) -> Result<(), Error> {
-        // Take a permit that is there; never count ourselves as a waiter here (see the module
-        // notes: only a waiter that holds its own reference does).
+        if self.try_take() {
+            return Ok(());
+        }
+        self.wait_slow(deadline)
+    }
+
+    /// The fast path of `wait`: takes a permit that is there (true), else changes nothing and
+    /// the caller goes on with `wait_slow`. It never counts the caller as a waiter (see the
+    /// module notes: only a waiter that holds its own reference does).
+    #[inline]
+    pub(crate) fn try_take(&self) -> bool {
         let mut v = self.value.load(Ordering::Relaxed);
         while v > 0 {
             match self
                 .value
                 .compare_exchange_weak(v, v - 1, Ordering::Acquire, Ordering::Relaxed)
             {
-                Ok(_) => return Ok(()),
+                Ok(_) => return true,
                 Err(cur) => v = cur,
             }
         }
-        self.wait_slow(deadline)
+        false
     }
 
     #[cold]
-    fn wait_slow(&self, deadline: Time) -> Result<(), Error> {
+    pub(crate) fn wait_slow(&self, deadline: Time) -> Result<(), Error> {
         // Our own reference, held until we return: the last release by another thread while
         // we wait then frees nothing under us.
         let this = self.keep_alive();
@@ -136,29 +145,39 @@ impl SemaphoreInner {
     /// `isize::MAX` already (an increment would wrap it to "`isize::MAX` waiters").
     #[inline]
     pub(crate) fn signal(&self) -> Result<bool, Error> {
+        match self.begin_signal() {
+            None => Err(overflow()),
+            Some(false) => Ok(false),
+            Some(true) => {
+                self.signal_slow();
+                Ok(true)
+            }
+        }
+    }
+
+    /// The first half of `signal`, its one atomic: `Some(false)` when it added a permit nobody
+    /// waited for (done), `Some(true)` when the permit is for a counted waiter (finish with
+    /// `signal_slow`), `None` when it changed nothing because the count is at `isize::MAX`.
+    #[inline]
+    pub(crate) fn begin_signal(&self) -> Option<bool> {
         let mut v = self.value.load(Ordering::Relaxed);
         loop {
             if v == isize::MAX {
-                return Err(overflow());
+                return None;
             }
             match self
                 .value
                 .compare_exchange_weak(v, v + 1, Ordering::Release, Ordering::Relaxed)
             {
-                Ok(_) => break,
+                Ok(_) => return Some(v < 0),
                 Err(cur) => v = cur,
             }
         }
-        if v >= 0 {
-            return Ok(false);
-        }
-        self.signal_slow();
-        Ok(true)
     }
 
     /// Posts a permit for a counted waiter.
     #[cold]
-    fn signal_slow(&self) {
+    pub(crate) fn signal_slow(&self) {
         // The waiter cannot return before the permit is posted, so its reference keeps us alive
         // until this one is taken; ours then covers the rest, even if the waiter releases the
         // last reference as soon as it wakes.

@@ -1,6 +1,6 @@
 //! The generic object API: works on any rgcd handle.
 
-use super::{header, pointer, queue_ref, rgcd_function_t, rgcd_object_t, status};
+use super::{header, is_live, pointer, queue_ref, rgcd_function_t, rgcd_object_t, status};
 use crate::data::DataInner;
 use crate::error::{Error, ErrorKind};
 use crate::group::GroupInner;
@@ -22,18 +22,27 @@ fn not_supported(what: &'static str) -> Error {
 /// Returns 0, or `RGCD_EINVAL` for NULL, `RGCD_ETYPE` for something that is not an rgcd object.
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
+    // Fast path: a live queue, the object retained most. One atomic, nothing that can panic.
+    // SAFETY: a handle from the caller.
+    if unsafe { is_live(object, Kind::Queue) } {
+        // SAFETY: the caller owns a reference, so the queue is live.
+        unsafe { QueueRef::increment_strong_count(object as *const QueueInner) };
+        return 0;
+    }
+    // SAFETY: per the contract.
+    unsafe { retain_checked(object) }
+}
+
+/// `rgcd_retain` of anything but a live queue: the other kinds, and bad handles (reported).
+#[inline(never)]
+unsafe extern "C" fn retain_checked(object: rgcd_object_t) -> c_int {
     status(|| {
         // SAFETY: the caller passes a handle it owns a reference to.
         let (_, kind) = unsafe { header(object, "object")? };
         // SAFETY: handles are `Arc` data pointers of the type their tag names.
         unsafe {
             match kind {
-                Kind::Queue => {
-                    let q = &*(object as *const QueueInner);
-                    if !q.is_global() {
-                        QueueRef::increment_strong_count(q);
-                    }
-                }
+                Kind::Queue => QueueRef::increment_strong_count(object as *const QueueInner),
                 Kind::Group => Arc::increment_strong_count(object as *const GroupInner),
                 Kind::Semaphore => Arc::increment_strong_count(object as *const SemaphoreInner),
                 Kind::Source => Arc::increment_strong_count(object as *const SourceInner),
@@ -77,6 +86,45 @@ pub unsafe extern "C" fn rgcd_retain(object: rgcd_object_t) -> c_int {
 /// returns (so is a signal or leave that has just woken a waiter that releases at once).
 #[no_mangle]
 pub unsafe extern "C" fn rgcd_release(object: rgcd_object_t) -> c_int {
+    // Fast path: a live queue that is neither suspended nor inactive (those go through
+    // `release_handle`, which reports work its last release discards). One load and one
+    // atomic, nothing that can panic; destroying the queue after its last reference goes
+    // through the panic boundary.
+    // SAFETY: a handle from the caller.
+    if unsafe { is_live(object, Kind::Queue) } {
+        let q = object as *const QueueInner;
+        // SAFETY: the tag says this is a live queue.
+        if !unsafe { &*q }.is_stopped() {
+            // SAFETY: the caller gives up the reference it owns.
+            if unsafe { QueueRef::release_is_last(q) } {
+                // SAFETY: that was the last reference.
+                return unsafe { destroy_queue(q) };
+            }
+            return 0;
+        }
+    }
+    // SAFETY: per the contract.
+    unsafe { release_checked(object) }
+}
+
+/// Destroys a queue after its last release, inside the panic boundary.
+///
+/// # Safety
+/// As for `QueueRef::drop_slow`.
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn destroy_queue(q: *const QueueInner) -> c_int {
+    status(|| {
+        // SAFETY: per the contract.
+        unsafe { QueueRef::drop_slow(q) };
+        Ok(0)
+    })
+}
+
+/// `rgcd_release` of anything but a live, running queue: suspended or inactive queues, the
+/// other kinds, and bad handles (reported).
+#[inline(never)]
+unsafe extern "C" fn release_checked(object: rgcd_object_t) -> c_int {
     status(|| {
         // SAFETY: as in `rgcd_retain`.
         let (_, kind) = unsafe { header(object, "object")? };

@@ -1,10 +1,11 @@
 //! Queues and the work submitted to them.
 
 use super::{
-    function, invalid, pointer, queue_ref, rgcd_apply_function_t, rgcd_function_t, rgcd_time_t,
-    status,
+    function, guarded, invalid, is_live, pointer, queue_ref, rgcd_apply_function_t,
+    rgcd_function_t, rgcd_time_t, status,
 };
 use crate::error::{Error, ErrorKind};
+use crate::object::Kind;
 use crate::queue::{self as q, Qos, QueueInner, QueueRef};
 use crate::task::{self, SendPtr, BARRIER};
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -249,7 +250,7 @@ pub unsafe extern "C" fn rgcd_queue_get_qos_class(
     }
 }
 
-unsafe fn submit(
+unsafe extern "C" fn submit(
     queue: rgcd_queue_t,
     context: *mut c_void,
     work: rgcd_function_t,
@@ -279,6 +280,21 @@ pub unsafe extern "C" fn rgcd_async_f(
     context: *mut c_void,
     work: rgcd_function_t,
 ) -> c_int {
+    // Fast path: a live queue other than the main root, and a function.
+    if let Some(f) = work {
+        // SAFETY: a handle from the caller.
+        if unsafe { is_live(queue as *const c_void, Kind::Queue) } {
+            // SAFETY: the tag says this is a live queue.
+            let q = unsafe { &*(queue as *const QueueInner) };
+            if q.flavor() != q::Flavor::MainRoot {
+                return guarded(|| {
+                    // SAFETY: a fresh item.
+                    unsafe { q.enqueue(task::c_task(f, context, 0)) };
+                    0
+                });
+            }
+        }
+    }
     // SAFETY: per the contract.
     unsafe { submit(queue, context, work, 0) }
 }
@@ -296,7 +312,7 @@ pub unsafe extern "C" fn rgcd_barrier_async_f(
     unsafe { submit(queue, context, work, BARRIER) }
 }
 
-unsafe fn sync(
+unsafe extern "C" fn sync(
     queue: rgcd_queue_t,
     context: *mut c_void,
     work: rgcd_function_t,
@@ -328,6 +344,25 @@ pub unsafe extern "C" fn rgcd_sync_f(
     context: *mut c_void,
     work: rgcd_function_t,
 ) -> c_int {
+    // Fast path: a free serial queue on a global queue runs the work right here.
+    if let Some(f) = work {
+        // SAFETY: a handle from the caller.
+        if unsafe { is_live(queue as *const c_void, Kind::Queue) } {
+            // SAFETY: the tag says this is a live queue.
+            let q = unsafe { &*(queue as *const QueueInner) };
+            // 0: it ran; 1: not taken (the queue is busy, or not serial on a global queue).
+            let r = guarded(|| {
+                if q::sync_serial_f(q, f, context) {
+                    0
+                } else {
+                    1
+                }
+            });
+            if r <= 0 {
+                return r;
+            }
+        }
+    }
     // SAFETY: per the contract.
     unsafe { sync(queue, context, work, false) }
 }

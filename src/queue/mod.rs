@@ -29,7 +29,8 @@ pub(crate) use drain::{execute, report_panic};
 pub(crate) use main_queue::is_main_thread;
 pub use main_queue::main;
 pub(crate) use sync::{
-    current_label, current_queue_or_default, current_specific, runs_on, sync_raw, with_frame,
+    current_label, current_queue_or_default, current_specific, runs_on, sync_raw, sync_serial_f,
+    with_frame,
 };
 
 // The state word (see README.md).
@@ -448,6 +449,25 @@ impl QueueInner {
     /// `task` must be a live item in no list; ownership passes to the queue.
     #[inline]
     pub(crate) unsafe fn enqueue(&self, task: NonNull<TaskHeader>) {
+        // Serial queues, the usual target, inline: one swap, and a wake-up when the list was
+        // empty. The other kinds are out of line, so that this stays small enough to inline.
+        if self.flavor() == Flavor::Serial {
+            // SAFETY: per the contract.
+            if unsafe { self.list.push(task) } {
+                self.wakeup();
+            }
+            return;
+        }
+        // SAFETY: per the contract.
+        unsafe { self.enqueue_other(task) }
+    }
+
+    /// `enqueue` onto a root, the main root or a concurrent queue.
+    ///
+    /// # Safety
+    /// As for `enqueue`.
+    #[inline(never)]
+    unsafe fn enqueue_other(&self, task: NonNull<TaskHeader>) {
         match self.flavor() {
             Flavor::Root => pool().inject(self.root_index(), Job { task, queue: self }),
             Flavor::MainRoot => main_queue::push_main_root(task),
@@ -539,6 +559,7 @@ impl QueueInner {
     }
 
     /// Clears LOCKED, waking the queue again if items arrived meanwhile.
+    #[inline]
     pub(crate) fn unlock(&self, release: bool) {
         self.state.fetch_and(!LOCKED, Ordering::SeqCst);
         if !self.list.is_empty() {
@@ -676,13 +697,19 @@ impl QueueInner {
     #[inline]
     pub(crate) unsafe fn release_handle(&self) -> Result<(), Error> {
         // A queue that is running (the usual case) costs one load more than a plain release.
-        if self.state.load(Ordering::Relaxed) & (INACTIVE | SUSPEND_MASK) != 0 {
+        if self.is_stopped() {
             // SAFETY: per the contract.
             return unsafe { self.release_stopped() };
         }
         // SAFETY: per the contract.
         unsafe { release_raw(self) };
         Ok(())
+    }
+
+    /// Suspended or inactive (one relaxed load): the check `release_handle` makes first.
+    #[inline]
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & (INACTIVE | SUSPEND_MASK) != 0
     }
 
     #[cold]

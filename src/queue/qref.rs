@@ -61,21 +61,32 @@ impl QueueRef {
     #[inline]
     pub(crate) unsafe fn decrement_strong_count(p: *const QueueInner) {
         // SAFETY: per the contract.
-        let q = unsafe { &*p };
-        if q.is_global() {
-            return;
-        }
-        if q.refs.fetch_sub(1, Ordering::Release) == 1 {
-            // SAFETY: the last reference.
+        if unsafe { QueueRef::release_is_last(p) } {
+            // SAFETY: that was the last reference.
             unsafe { Self::drop_slow(p) };
         }
     }
 
+    /// Drops one reference; true when it was the last one: the caller must then `drop_slow`
+    /// the queue. Split from it so that this part (one atomic) inlines everywhere.
+    ///
+    /// # Safety
+    /// As for `decrement_strong_count`.
+    #[inline]
+    pub(crate) unsafe fn release_is_last(p: *const QueueInner) -> bool {
+        // SAFETY: per the contract.
+        let q = unsafe { &*p };
+        !q.is_global() && q.refs.fetch_sub(1, Ordering::Release) == 1
+    }
+
     /// Destroys a queue whose last reference is gone. Out of line: it keeps the release
     /// above small enough to inline.
+    ///
+    /// # Safety
+    /// `release_is_last(p)` must have returned true, and nothing may use `p` afterwards.
     #[cold]
     #[inline(never)]
-    unsafe fn drop_slow(p: *const QueueInner) {
+    pub(crate) unsafe fn drop_slow(p: *const QueueInner) {
         fence(Ordering::Acquire);
         // SAFETY: the last reference: nobody else can reach the queue. The block goes to the
         // quarantine (see `object.rs`), not straight back to the cache that would hand it to

@@ -6,7 +6,7 @@ use super::{
     inflight, main_queue, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED, SUSPEND_MASK,
 };
 use crate::error::{Error, ErrorKind};
-use crate::task::{Action, TaskHeader, BARRIER, SYNC_WAITER};
+use crate::task::{Action, CFunction, TaskHeader, BARRIER, SYNC_WAITER};
 use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -279,6 +279,36 @@ impl SyncWaiter {
         self.state.store(state, Ordering::Release);
         th.unpark();
     }
+}
+
+/// The fast path of `sync_f` (the C API): a serial queue that targets a global queue and is
+/// free now runs `f(ctx)` right here, with no closure and no `Result`. Returns false, having
+/// done nothing, in every other case; the caller then takes `sync_raw`.
+///
+/// It needs no deadlock check: a thread running on a serial queue (directly, or through a
+/// queue that targets it) holds the queue's LOCKED bit, so `try_lock` fails for that thread
+/// and `sync_raw` reports the deadlock.
+#[inline]
+pub(crate) fn sync_serial_f(q: &QueueInner, f: CFunction, ctx: *mut c_void) -> bool {
+    if q.flavor() != Flavor::Serial || q.target().flavor() != Flavor::Root || !try_lock(q, false) {
+        return false;
+    }
+    // `with_frame`, with one look-up of the thread-local (and no closure for the compiler to
+    // keep out of line): a C function does not unwind, so the frame needs no guard to be
+    // popped.
+    let cell: *const Cell<*const Frame> = FRAME.with(|c| c as *const _);
+    // SAFETY: FRAME has no destructor: it lives as long as this thread.
+    let cell = unsafe { &*cell };
+    let frame = Frame {
+        queue: q,
+        prev: cell.get(),
+    };
+    cell.set(&frame);
+    // SAFETY: the caller's function and context.
+    unsafe { f(ctx) };
+    cell.set(frame.prev);
+    q.unlock(false);
+    true
 }
 
 /// Runs `work` on `q` and returns once it ran. The core of every `sync`.

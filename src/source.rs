@@ -443,9 +443,11 @@ impl SourceInner {
             if s & REG_PENDING != 0 {
                 self.state.fetch_and(!REG_PENDING, Ordering::AcqRel);
                 self.call(Which::Registration);
-                // The registration handler may have suspended or cancelled the source: then
-                // the first event waits (or is dropped), as in libdispatch.
-                deliver = self.state.load(Ordering::Acquire) & (SUSPEND_MASK | CANCELED) == 0;
+                // The first event is a separate run of the link, enqueued again below: if the
+                // registration handler suspended the source (or its target queue got
+                // suspended meanwhile), the event waits, as in libdispatch, instead of running
+                // in this run after a resume that raced it.
+                deliver = false;
             }
             if deliver && self.state.fetch_and(!PENDING, Ordering::AcqRel) & PENDING != 0 {
                 if self.kind == SourceKind::Timer {

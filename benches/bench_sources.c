@@ -870,63 +870,98 @@ static void rgcd_timers_suspended_25k(void) {
 
 /* ---- idle_timer_cpu: one 16 ms timer and nothing else to do ---- */
 
-/* The process's CPU time (user + system, all threads) per fire, between fire `warm` and
- * fire `warm + n`: what a program that only ticks pays for its ticks. The baseline, measured
- * in the same run, is a plain thread sleeping in clock_nanosleep to the same deadlines. */
+/* The process's CPU time (user + system, all threads) per fire: what a program that only
+ * ticks pays for its ticks. The baseline is a plain thread sleeping in clock_nanosleep to the
+ * same deadlines. The two alternate in blocks (rgcd, thread, rgcd, ...), so that other load
+ * on the machine, which changes over seconds, weighs on both alike; each block measures the
+ * fires after its first. A pause after every block keeps what one side leaves running for a
+ * while (rgcd's pool monitor ticks for up to 200 ms after its last use) out of the other's
+ * figure. */
 #define IDLE_INTERVAL_NS (16 * MS)
 #define IDLE_FIRES 300
+#define IDLE_BLOCKS 10
+#define IDLE_PAUSE_NS (250 * MS)
+
+static void idle_pause(void) {
+    struct timespec ts = {0, (long)IDLE_PAUSE_NS};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
 
 typedef struct idle_cpu {
-    size_t warm, n, k;           /* fires to skip, fires to measure, fires so far */
-    struct rusage r0, r1;        /* at fire `warm` and at fire `warm + n` */
-    rgcd_source_t source;        /* rgcd side */
-    uv_timer_t timer;            /* libuv side */
+    size_t n, k;          /* fires to measure in this block, fires so far */
+    bool over;            /* the block's last fire was counted */
+    struct rusage r0, r1; /* at the block's first fire and at its last */
+    rgcd_source_t source; /* rgcd side */
+    uv_timer_t timer;     /* libuv side */
     sem_t done;
 } idle_cpu;
 
-static void idle_cpu_init(idle_cpu *c) {
-    memset(c, 0, sizeof *c);
-    c->n = count(IDLE_FIRES);
-    c->warm = warmup_count(c->n);
-    if (sem_init(&c->done, 0, 0) != 0) die("sem_init failed");
-}
+/* CPU us, user us and context switches over the measured fires of every block so far. */
+typedef struct idle_sum {
+    double cpu_us, user_us, nvcsw, nivcsw;
+    size_t fires;
+} idle_sum;
 
 static uint64_t rusage_us(const struct rusage *r) {
     return (uint64_t)(r->ru_utime.tv_sec + r->ru_stime.tv_sec) * 1000000u +
            (uint64_t)(r->ru_utime.tv_usec + r->ru_stime.tv_usec);
 }
 
-/* Counts a fire; returns true after the last one. */
+static void idle_block_start(idle_cpu *c, size_t n) {
+    c->n = n;
+    c->k = 0;
+    c->over = false;
+}
+
+/* Counts a fire; returns true at the block's last one (once). */
 static bool idle_tick(idle_cpu *c) {
-    if (c->k == c->warm) getrusage(RUSAGE_SELF, &c->r0);
-    if (c->k == c->warm + c->n) {
+    if (c->over) return false;
+    if (c->k == 0) getrusage(RUSAGE_SELF, &c->r0);
+    if (c->k == c->n) {
         getrusage(RUSAGE_SELF, &c->r1);
+        c->over = true;
         return true;
     }
     c->k++;
     return false;
 }
 
-/* The figure: CPU us per fire. Also, as a comment, user / system and context switches. */
-static double idle_cpu_figure(const idle_cpu *c, const char *who) {
-    double n = (double)c->n;
+static void idle_add(idle_sum *sum, const idle_cpu *c) {
     double user = (double)((c->r1.ru_utime.tv_sec - c->r0.ru_utime.tv_sec) * 1000000 +
                            (c->r1.ru_utime.tv_usec - c->r0.ru_utime.tv_usec));
-    double total = (double)(rusage_us(&c->r1) - rusage_us(&c->r0));
+    sum->cpu_us += (double)(rusage_us(&c->r1) - rusage_us(&c->r0));
+    sum->user_us += user;
+    sum->nvcsw += (double)(c->r1.ru_nvcsw - c->r0.ru_nvcsw);
+    sum->nivcsw += (double)(c->r1.ru_nivcsw - c->r0.ru_nivcsw);
+    sum->fires += c->n;
+}
+
+/* The figure: CPU us per fire. Also, as a comment, user / system and context switches. */
+static double idle_figure(const idle_sum *s, const char *who) {
+    double n = (double)s->fires;
     printf("# idle_timer_cpu %s: user %.1f sys %.1f us/fire, %.2f voluntary + %.2f"
            " involuntary context switches/fire\n",
-           who, user / n, (total - user) / n,
-           (double)(c->r1.ru_nvcsw - c->r0.ru_nvcsw) / n,
-           (double)(c->r1.ru_nivcsw - c->r0.ru_nivcsw) / n);
-    return total / n;
+           who, s->user_us / n, (s->cpu_us - s->user_us) / n, s->nvcsw / n, s->nivcsw / n);
+    return s->cpu_us / n;
 }
+
+static uint64_t idle_timeout(size_t n) { return (n + 2) * IDLE_INTERVAL_NS * 2 + 30000 * MS; }
 
 static void rgcd_idle_fired(void *ctx) {
     idle_cpu *c = ctx;
     if (idle_tick(c)) {
-        CHECK(rgcd_source_cancel(c->source));
+        CHECK(rgcd_source_set_timer(c->source, RGCD_TIME_FOREVER, IDLE_INTERVAL_NS, 0));
         sem_post(&c->done);
     }
+}
+
+/* One block on the rgcd timer: armed, n + 1 fires, disarmed by its handler. */
+static void rgcd_idle_block(idle_cpu *c, size_t n) {
+    idle_block_start(c, n);
+    CHECK(rgcd_source_set_timer(c->source, rgcd_time(RGCD_TIME_NOW, (int64_t)IDLE_INTERVAL_NS),
+                                IDLE_INTERVAL_NS, 0));
+    wait_done(&c->done, idle_timeout(n), "idle_timer_cpu");
 }
 
 static void *sleep_thread(void *arg) {
@@ -942,32 +977,39 @@ static void *sleep_thread(void *arg) {
     return NULL;
 }
 
-static uint64_t idle_timeout(const idle_cpu *c) {
-    return (c->warm + c->n + 1) * IDLE_INTERVAL_NS * 2 + 30000 * MS;
+/* One block on a plain thread of its own: n + 1 wake-ups. */
+static void sleep_idle_block(idle_cpu *c, size_t n) {
+    idle_block_start(c, n);
+    pthread_t t;
+    if (pthread_create(&t, NULL, sleep_thread, c) != 0) die("pthread_create failed");
+    wait_done(&c->done, idle_timeout(n), "idle_timer_cpu.sleep_thread");
+    pthread_join(t, NULL);
 }
 
 static void rgcd_idle_timer_cpu(void) {
+    size_t n = count(IDLE_FIRES) / IDLE_BLOCKS > 0 ? count(IDLE_FIRES) / IDLE_BLOCKS : 1;
     idle_cpu c;
-    idle_cpu_init(&c);
+    memset(&c, 0, sizeof c);
+    if (sem_init(&c.done, 0, 0) != 0) die("sem_init failed");
     rgcd_queue_t q = new_queue("bench.idle", RGCD_QUEUE_SERIAL);
     c.source = new_source(RGCD_SOURCE_TYPE_TIMER, 0, q, &c, rgcd_idle_fired);
-    CHECK(rgcd_source_set_timer(c.source, rgcd_time(RGCD_TIME_NOW, (int64_t)IDLE_INTERVAL_NS),
-                                IDLE_INTERVAL_NS, 0));
+    CHECK(rgcd_source_set_timer(c.source, RGCD_TIME_FOREVER, IDLE_INTERVAL_NS, 0));
     CHECK(rgcd_activate(c.source));
-    wait_done(&c.done, idle_timeout(&c), "idle_timer_cpu");
+    idle_sum r = {0, 0, 0, 0, 0}, t = {0, 0, 0, 0, 0};
+    for (int b = -1; b < IDLE_BLOCKS; b++) { /* block -1: the warm-up, not counted */
+        rgcd_idle_block(&c, n);
+        if (b >= 0) idle_add(&r, &c);
+        idle_pause();
+        sleep_idle_block(&c, n);
+        if (b >= 0) idle_add(&t, &c);
+        idle_pause();
+    }
+    CHECK(rgcd_source_cancel(c.source));
     CHECK(rgcd_release(c.source));
     CHECK(rgcd_release(q));
-    double rgcd_us = idle_cpu_figure(&c, "rgcd");
     sem_destroy(&c.done);
 
-    idle_cpu_init(&c);
-    pthread_t t;
-    if (pthread_create(&t, NULL, sleep_thread, &c) != 0) die("pthread_create failed");
-    wait_done(&c.done, idle_timeout(&c), "idle_timer_cpu.sleep_thread");
-    pthread_join(t, NULL);
-    double sleep_us = idle_cpu_figure(&c, "sleep_thread");
-    sem_destroy(&c.done);
-
+    double rgcd_us = idle_figure(&r, "rgcd"), sleep_us = idle_figure(&t, "sleep_thread");
     record(RGCD, "idle_timer_cpu", rgcd_us, "us/fire");
     record(RGCD, "idle_timer_cpu.sleep_thread", sleep_us, "us/fire");
     record(RGCD, "idle_timer_cpu_over_sleep_thread", rgcd_us / sleep_us, "x");
@@ -975,29 +1017,41 @@ static void rgcd_idle_timer_cpu(void) {
 
 static void uv_idle_fired(uv_timer_t *t) {
     idle_cpu *c = t->data;
-    if (idle_tick(c)) {
-        uv_timer_stop(t);
-        uv_close((uv_handle_t *)t, NULL);
-    }
+    if (idle_tick(c)) uv_timer_stop(t);
 }
 
+typedef struct uv_idle_job {
+    size_t n;
+    idle_sum sum;
+} uv_idle_job;
+
+/* The same blocks, on one loop: each runs until its timer is stopped. */
 static void uv_idle_body(void *arg) {
-    idle_cpu *c = arg;
+    uv_idle_job *job = arg;
+    idle_cpu c;
+    memset(&c, 0, sizeof c);
     uv_loop_t loop;
     UV_CHECK(uv_loop_init(&loop));
-    UV_CHECK(uv_timer_init(&loop, &c->timer));
-    c->timer.data = c;
-    UV_CHECK(uv_timer_start(&c->timer, uv_idle_fired, IDLE_INTERVAL_NS / MS, IDLE_INTERVAL_NS / MS));
-    uv_run(&loop, UV_RUN_DEFAULT); /* returns once the timer is closed */
+    UV_CHECK(uv_timer_init(&loop, &c.timer));
+    c.timer.data = &c;
+    for (int b = -1; b < IDLE_BLOCKS; b++) {
+        idle_block_start(&c, job->n);
+        UV_CHECK(uv_timer_start(&c.timer, uv_idle_fired, IDLE_INTERVAL_NS / MS,
+                                IDLE_INTERVAL_NS / MS));
+        uv_run(&loop, UV_RUN_DEFAULT); /* returns once the timer is stopped */
+        if (b >= 0) idle_add(&job->sum, &c);
+    }
+    uv_close((uv_handle_t *)&c.timer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
     UV_CHECK(uv_loop_close(&loop));
 }
 
 static void uv_idle_timer_cpu(void) {
-    idle_cpu c;
-    idle_cpu_init(&c);
-    run_on_loop_thread("libuv.idle_timer_cpu", uv_idle_body, &c, idle_timeout(&c));
-    record(LIBUV, "idle_timer_cpu", idle_cpu_figure(&c, "libuv"), "us/fire");
-    sem_destroy(&c.done);
+    uv_idle_job job = {count(IDLE_FIRES) / IDLE_BLOCKS > 0 ? count(IDLE_FIRES) / IDLE_BLOCKS : 1,
+                       {0, 0, 0, 0, 0}};
+    run_on_loop_thread("libuv.idle_timer_cpu", uv_idle_body, &job,
+                       (IDLE_BLOCKS + 1) * idle_timeout(job.n));
+    record(LIBUV, "idle_timer_cpu", idle_figure(&job.sum, "libuv"), "us/fire");
 }
 
 /* ---- the row table, the recorded references, main ---- */

@@ -349,7 +349,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
                     }
                     if let Some(r) = crate::event::reactor_if_started() {
                         if r.has_work() && !r.is_owned() {
-                            pool.monitor.look_later(pool);
+                            pool.monitor.look_later(pool, !r.has_io());
                         }
                     }
                 }

@@ -11,9 +11,10 @@
 //! While it is not needed the monitor thread blocks reading a timerfd. A `poke` arms that
 //! timer one tick ahead: the monitor's first look comes a tick after the poke, as it would
 //! after a sleep. A `look_later` (the reactor just lost its poller to a job) arms it the
-//! same way but can be taken back with `look_cancel` (the reactor has a poller again) before
-//! it expires, without waking the monitor: a worker that runs a short job (a timer's
-//! handler) and goes back into the poller costs the monitor nothing.
+//! same way (further ahead when only timers are registered) but can be taken back with
+//! `look_cancel` (the reactor has a poller again) before it expires, without waking the
+//! monitor: a worker that runs a short job (a timer's handler) and goes back into the poller
+//! costs the monitor nothing.
 
 use super::Pool;
 use std::os::fd::RawFd;
@@ -82,8 +83,8 @@ impl Monitor {
         let was = self.state.swap(RUNNING, Ordering::SeqCst);
         match was {
             RUNNING => {}
-            // Already armed: it expires within a tick and the monitor then runs.
-            ARMED => {}
+            // A pending look, armed up to `LOOK_TIMERS_ONLY` ahead: bring it to a tick.
+            ARMED => set_timer(*fd, Some(TICK)),
             _ => self.arm_or_start(&mut fd, pool, TICK),
         }
     }
@@ -177,10 +178,6 @@ impl Monitor {
     fn park(&self, again: impl Fn() -> bool) -> bool {
         {
             let _guard = self.timer.lock().unwrap();
-            if self.state.load(Ordering::SeqCst) != RUNNING {
-                // A poke's timer has not expired yet but it is ours already: run.
-                return false;
-            }
             self.state.store(PARKED, Ordering::SeqCst);
         }
         // Re-check after announcing, so a poke or look that saw us running is not lost.

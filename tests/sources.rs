@@ -86,6 +86,49 @@ fn source_timer() {
 }
 
 #[test]
+fn source_timer_while_handler_blocks() {
+    // Timer A's handler blocks in read(2), which rgcd cannot see, until timer B's handler
+    // (another queue) writes the byte. The worker that polled the reactor is inside A's
+    // handler, so B must be delivered by someone else (the pool's monitor, then another
+    // worker), or this never finishes.
+    let mut fds = [0i32; 2];
+    // SAFETY: valid out-array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (rd, wr) = (fds[0], fds[1]);
+    let done = Arc::new(AtomicBool::new(false));
+    let a = Source::new(SourceKind::Timer, 0, 0, &Queue::serial("blocked-a")).unwrap();
+    let d = done.clone();
+    a.set_event_handler(move || {
+        let mut byte = 0u8;
+        // SAFETY: reading one byte into a valid buffer.
+        unsafe { libc::read(rd, &mut byte as *mut u8 as *mut libc::c_void, 1) };
+        d.store(true, Ordering::SeqCst);
+    });
+    let b = Source::new(SourceKind::Timer, 0, 0, &Queue::serial("blocked-b")).unwrap();
+    b.set_event_handler(move || {
+        // SAFETY: writing one byte from a valid buffer.
+        unsafe { libc::write(wr, [1u8].as_ptr() as *const libc::c_void, 1) };
+    });
+    a.set_timer(Time::after_nanos(5 * MS as i64), u64::MAX, 0)
+        .unwrap();
+    b.set_timer(Time::after_nanos(50 * MS as i64), u64::MAX, 0)
+        .unwrap();
+    a.activate();
+    b.activate();
+    assert!(
+        wait_until(Duration::from_secs(10), || done.load(Ordering::SeqCst)),
+        "timer B fired while timer A's handler was blocked"
+    );
+    a.cancel();
+    b.cancel();
+    // SAFETY: our pipe; both handlers have run.
+    unsafe {
+        libc::close(rd);
+        libc::close(wr);
+    }
+}
+
+#[test]
 fn source_cancel() {
     let q = Queue::concurrent("cancel");
     let s = Source::new(SourceKind::DataAdd, 0, 0, &q).unwrap();

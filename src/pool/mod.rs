@@ -72,6 +72,9 @@ static POOL: OnceLock<Pool> = OnceLock::new();
 
 thread_local! {
     static LOCAL: Cell<*const Worker<Job>> = const { Cell::new(std::ptr::null()) };
+    /// While this worker is in a blocking reactor turn: its id + 1 (0 otherwise). Work it
+    /// delivers then wakes this worker itself, not another one (see `wake_one`).
+    static IN_BLOCKING_TURN: Cell<usize> = const { Cell::new(0) };
 }
 
 #[inline]
@@ -161,12 +164,18 @@ impl Pool {
     }
 
     fn wake_one(&self) -> bool {
+        let me = IN_BLOCKING_TURN.with(|t| t.get()).checked_sub(1);
         let w = {
             let mut idle = self.idle.lock().unwrap();
-            // Prefer a parked worker: the one in the poller keeps watching fds and timers.
-            let pos = idle
-                .iter()
-                .rposition(|w| !w.in_poller.load(Ordering::Relaxed))
+            // The poller delivering work is awake already and runs it after its turn: it
+            // "wakes" itself, at no cost. Otherwise prefer a parked worker: the one in the
+            // poller keeps watching fds and timers.
+            let pos = me
+                .and_then(|id| idle.iter().position(|w| w.id == id))
+                .or_else(|| {
+                    idle.iter()
+                        .rposition(|w| !w.in_poller.load(Ordering::Relaxed))
+                })
                 .or_else(|| idle.len().checked_sub(1));
             let w = pos.map(|p| idle.remove(p));
             if w.is_some() {
@@ -179,6 +188,9 @@ impl Pool {
         match w {
             Some(w) => {
                 w.notified.store(true, Ordering::Release);
+                if Some(w.id) == me {
+                    return true;
+                }
                 if w.in_poller.load(Ordering::Relaxed) {
                     if let Some(r) = crate::event::reactor_if_started() {
                         r.notify();
@@ -325,6 +337,9 @@ fn worker_main(pool: &'static Pool, id: usize) {
     LOCAL.with(|l| l.set(&local as *const _));
     lock_wait::CURRENT.with(|c| c.set(Arc::as_ptr(&me)));
 
+    // The last blocking turn delivered timer fires only: when this worker next runs out of
+    // work, it goes back to sleep without spinning (nothing suggests more work is coming).
+    let mut timer_wake = false;
     let mut searching = true; // spawn_worker counted us
     'outer: loop {
         if let Some(job) = pool.find_work(&local, id) {
@@ -341,7 +356,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
                     }
                     if let Some(r) = crate::event::reactor_if_started() {
                         if r.has_work() && !r.is_owned() {
-                            pool.monitor.poke(pool);
+                            pool.monitor.look_later(pool, !r.has_io());
                         }
                     }
                 }
@@ -357,10 +372,16 @@ fn worker_main(pool: &'static Pool, id: usize) {
             pool.searching.fetch_add(1, Ordering::SeqCst);
         }
         // Spin a little: work often arrives within microseconds. Meanwhile look at the
-        // reactor without blocking, so fd events reach this thread with no wake-up.
+        // reactor without blocking, so fd events reach this thread with no wake-up. Not
+        // after a wake-up for timers only: a timer's work does not come in hand-offs.
         let start = Instant::now();
+        let spin = if std::mem::take(&mut timer_wake) {
+            Duration::ZERO
+        } else {
+            SPIN
+        };
         let mut i = 0u32;
-        while start.elapsed() < SPIN {
+        while start.elapsed() < spin {
             for _ in 0..(1 << i.min(6)) {
                 std::hint::spin_loop();
             }
@@ -397,8 +418,14 @@ fn worker_main(pool: &'static Pool, id: usize) {
             continue;
         }
         if let Some(r) = poller {
+            // The reactor has a poller again: a pending monitor look is not needed.
+            pool.monitor.look_cancel();
             if !me.notified.load(Ordering::Acquire) {
-                r.turn(true);
+                IN_BLOCKING_TURN.with(|t| t.set(id + 1));
+                let delivered = r.turn(true);
+                IN_BLOCKING_TURN.with(|t| t.set(0));
+                // Without fds, signals or processes registered, only timers can have fired.
+                timer_wake = delivered > 0 && !r.has_io();
             }
             r.release();
             // Off the idle list, unless a waker took us off (and counted us searching).

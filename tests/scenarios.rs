@@ -300,7 +300,10 @@ fn group_notify_enqueued_before_blocked_waiter_wakes() {
         });
         g.wait(secs(30)).unwrap();
         q.exec_sync(|| ()).unwrap();
-        assert!(notified.load(Ordering::SeqCst), "notification behind the waiter's sync");
+        assert!(
+            notified.load(Ordering::SeqCst),
+            "notification behind the waiter's sync"
+        );
         releaser.join().unwrap();
     }
 }

@@ -113,8 +113,8 @@ fn source_timer_while_handler_blocks() {
         .unwrap();
     b.set_timer(Time::after_nanos(50 * MS as i64), u64::MAX, 0)
         .unwrap();
-    a.activate();
-    b.activate();
+    a.activate().unwrap();
+    b.activate().unwrap();
     assert!(
         wait_until(Duration::from_secs(10), || done.load(Ordering::SeqCst)),
         "timer B fired while timer A's handler was blocked"

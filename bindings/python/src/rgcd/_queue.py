@@ -205,7 +205,8 @@ class Queue:
     def _unbatch(self) -> None:
         # Before a barrier or a suspension: a queue of our own stops batching (its queued
         # callables become rgcd items first; see _batch.py). A global queue keeps batching:
-        # rgcd runs barriers there as plain items and ignores suspend, as libdispatch does.
+        # rgcd runs barriers there as plain items
+        # (as libdispatch does) and refuses suspend.
         b = self._batch
         if b is not None and b.owned and b.enabled:
             b.disable()

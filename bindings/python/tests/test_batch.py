@@ -237,3 +237,46 @@ def test_interpreter_exit_with_batched_work_pending() -> None:
     assert r.stdout == "bye\n"
     # Running drainers stop after their current callable: no waiting out the backlog.
     assert time.monotonic() - t < 4
+
+
+def test_a_suspended_target_stops_an_idle_concurrent_queue() -> None:
+    # rgcd (like libdispatch) lets a child queue that is being drained finish its drain when
+    # its target is suspended; an idle child starts nothing until the target resumes.
+    target = rgcd.Queue("batch.target")
+    for make in (lambda: rgcd.Queue("batch.child", concurrent=True, target=target),
+                 lambda: rgcd.Queue("batch.child2", concurrent=True)):
+        child = make()
+        if child._target is None:
+            child.set_target_queue(target)
+        g = rgcd.Group()
+        for _ in range(10):
+            g.run_async(child, lambda: None)
+        assert g.wait(5)
+        time.sleep(0.05)  # the drain that ran them returns to rgcd (the child is idle)
+        target.suspend()
+        out: List[int] = []
+        for i in range(50):
+            child.run_async(lambda i=i: out.append(i))
+        time.sleep(0.1)
+        assert out == [], child.label
+        target.resume()
+        assert wait_until(lambda: len(out) == 50)
+        assert sorted(out) == list(range(50))
+
+
+def test_fan_out_and_wait_inside_batched_work() -> None:
+    q = rgcd.Queue.global_queue()
+    total: List[int] = []
+    lock = threading.Lock()
+
+    def parent(p: int) -> None:
+        g = rgcd.Group()
+        for i in range(50):
+            g.run_async(q, lambda i=i: (lock.acquire(), total.append(i), lock.release()))
+        assert g.wait(10)
+
+    top = rgcd.Group()
+    for p in range(8):
+        top.run_async(q, lambda p=p: parent(p))
+    assert top.wait(20)
+    assert len(total) == 400

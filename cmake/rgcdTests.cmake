@@ -299,6 +299,13 @@ if(Python3_FOUND AND RGCD_BASH)
     COMMAND "${RGCD_BASH}" "${_rgcd_py_driver}" setup "${Python3_EXECUTABLE}" "${_rgcd_py_venv}" "${_rgcd_py_lib}")
   set_tests_properties(python_setup PROPERTIES
     TIMEOUT 600 LABELS python FIXTURES_SETUP rgcd_python)
+  # A wheel built once (bundling this build's librgcd) installs and runs in a fresh venv
+  # with no cargo, rustc or C compiler on PATH.
+  add_test(NAME python_wheel
+    COMMAND "${RGCD_BASH}" "${_rgcd_py_driver}" wheel "${Python3_EXECUTABLE}"
+            "${CMAKE_BINARY_DIR}/python-wheel" "${_rgcd_py_lib}" "${_rgcd_py_venv}")
+  set_tests_properties(python_wheel PROPERTIES
+    TIMEOUT 600 LABELS python FIXTURES_REQUIRED rgcd_python)
   file(GLOB _rgcd_py_tests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/bindings/python/tests/test_*.py")
   foreach(_src IN LISTS _rgcd_py_tests)
     get_filename_component(_name "${_src}" NAME_WE)

@@ -120,6 +120,7 @@ extern "Python" void _rgcdpy_apply(void *, size_t);
 extern "Python" void _rgcdpy_io_data(void *, rgcd_data_t, int);
 extern "Python" void _rgcdpy_io_handler(void *, bool, rgcd_data_t, int);
 extern "Python" void _rgcdpy_io_cleanup(void *, int);
+extern "Python" void _rgcdpy_drain(void *);
 
 /* C side: what is handed to rgcd as function pointers. */
 void rgcdpy_once(void *);
@@ -129,6 +130,7 @@ void rgcdpy_apply(void *, size_t);
 void rgcdpy_io_data(void *, rgcd_data_t, int);
 void rgcdpy_io_handler(void *, bool, rgcd_data_t, int);
 void rgcdpy_io_cleanup(void *, int);
+void rgcdpy_drain(void *);
 void rgcdpy_set_closing(int);
 int rgcdpy_in_flight(void);
 """
@@ -150,6 +152,7 @@ static void _rgcdpy_apply(void *, size_t);
 static void _rgcdpy_io_data(void *, rgcd_data_t, int);
 static void _rgcdpy_io_handler(void *, bool, rgcd_data_t, int);
 static void _rgcdpy_io_cleanup(void *, int);
+static void _rgcdpy_drain(void *);
 
 static void rgcdpy_set_closing(int v) { __atomic_store_n(&rgcdpy_closing, v, __ATOMIC_SEQ_CST); }
 static int rgcdpy_in_flight(void) { return __atomic_load_n(&rgcdpy_inflight, __ATOMIC_SEQ_CST); }
@@ -194,6 +197,8 @@ static void rgcdpy_io_handler(void *ctx, bool done, rgcd_data_t d, int e) {
     RGCDPY_CALL(_rgcdpy_io_handler(ctx, done, d, e));
 }
 static void rgcdpy_io_cleanup(void *ctx, int e) { RGCDPY_CALL(_rgcdpy_io_cleanup(ctx, e)); }
+/* A drainer: runs queued Python callables of one batched queue (rgcd/_batch.py). */
+static void rgcdpy_drain(void *ctx) { RGCDPY_CALL(_rgcdpy_drain(ctx)); }
 """
 
 ffibuilder = FFI()

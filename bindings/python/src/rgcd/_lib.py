@@ -215,9 +215,13 @@ def deadline(timeout_seconds: float) -> int:
 # worker thread out of Rust code. So at exit: stop callbacks from entering Python (pending
 # work is dropped, as with daemon threads), then let the ones already inside finish.
 EXIT_GRACE_SECONDS = 5.0
+# Set at exit: drainers (_batch.py) stop taking queued callables.
+closing = False
 
 
 def _at_exit() -> None:
+    global closing
+    closing = True
     lib.rgcdpy_set_closing(1)
     end = time.monotonic() + EXIT_GRACE_SECONDS
     # This thread holds the GIL: a callback of our own thread (an inline run_sync) cannot be

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import _lib
+from ._batch import global_batch, new_batch
 from ._errors import EDEADLK, error
 from ._lib import NULL, as_ctx, check_callable, deadline, ffi, lib, report
 
@@ -47,7 +49,7 @@ class Queue:
     """
 
     __slots__ = ("_h", "_owned", "_label", "_inactive", "_context", "_ctx_key", "_target",
-                 "__weakref__")
+                 "_batch", "__weakref__")
 
     def __init__(
         self,
@@ -59,6 +61,7 @@ class Queue:
         inactive: bool = False,
     ) -> None:
         self._owned = False
+        self._batch = None
         if label is not None and not isinstance(label, str):
             raise TypeError(f"label must be str or None, not {type(label).__name__}")
         if target is not None and not isinstance(target, Queue):
@@ -79,11 +82,13 @@ class Queue:
         self._context: Any = None
         self._ctx_key = 0
         self._target: Optional[Queue] = None
+        # A concurrent queue batches run_async (see _batch.py); a serial one never does.
+        self._batch = new_batch(h) if concurrent else None
         if target is not None:
             self.set_target_queue(target)
 
     @classmethod
-    def _borrowed(cls, h: Any, label: str) -> "Queue":
+    def _borrowed(cls, h: Any, label: str, batch: Any = None) -> "Queue":
         q = cls.__new__(cls)
         q._h = h
         q._owned = False
@@ -92,11 +97,14 @@ class Queue:
         q._context = None
         q._ctx_key = 0
         q._target = None
+        q._batch = batch
         return q
 
     def __del__(self) -> None:
         if getattr(self, "_owned", False):
             self._owned = False
+            if self._batch is not None:
+                self._batch.release_owner()
             if self._inactive:
                 # cygcd: an inactive queue is activated when its wrapper goes away.
                 lib.rgcd_activate(self._h)
@@ -114,7 +122,7 @@ class Queue:
         h = lib.rgcd_get_global_queue(qos, 0)
         if h == NULL:
             raise error(-1, "global_queue")
-        return Queue._borrowed(h, _GLOBAL_LABELS[qos])
+        return Queue._borrowed(h, _GLOBAL_LABELS[qos], global_batch(h))
 
     @staticmethod
     def main_queue() -> "Queue":
@@ -131,6 +139,12 @@ class Queue:
         """Submits ``func()`` to run on this queue and returns at once."""
         if not callable(func):
             check_callable(func)
+        b = self._batch
+        if b is not None and b.enabled:
+            b.dq.append((func, None))
+            if not b.pending:
+                b.kick()
+            return
         key = _next()
         _once[key] = func
         rc = _async_f(self._h, _cast("void *", key), _ONCE)
@@ -155,6 +169,7 @@ class Queue:
     def barrier_async(self, func: Callable[[], Any]) -> None:
         """Like ``run_async``; on a concurrent queue ``func`` runs alone."""
         check_callable(func)
+        self._unbatch()
         key = _next()
         _once[key] = func
         rc = lib.rgcd_barrier_async_f(self._h, _cast("void *", key), _ONCE)
@@ -164,6 +179,7 @@ class Queue:
     def barrier_sync(self, func: Callable[[], Any]) -> None:
         """Like ``run_sync``; on a concurrent queue ``func`` runs alone."""
         check_callable(func)
+        self._unbatch()
         key = _next()
         _once[key] = func
         rc = lib.rgcd_barrier_sync_f(self._h, _cast("void *", key), _ONCE)
@@ -186,10 +202,20 @@ class Queue:
         if rc:
             raise _submit_failed(key, rc, "after")
 
+    def _unbatch(self) -> None:
+        # Before a barrier or a suspension: a queue of our own stops batching (its queued
+        # callables become rgcd items first; see _batch.py). A global queue keeps batching:
+        # rgcd runs barriers there as plain items
+        # (as libdispatch does) and refuses suspend.
+        b = self._batch
+        if b is not None and b.owned and b.enabled:
+            b.disable()
+
     # --- state ------------------------------------------------------------------------
 
     def suspend(self) -> None:
         """Stops new items from starting until a matching ``resume()``. Nests."""
+        self._unbatch()
         rc = lib.rgcd_suspend(self._h)
         if rc:
             raise error(rc, "suspend")
@@ -305,13 +331,31 @@ def get_specific(key: object) -> Any:
 class Group:
     """A group of work items to wait for or be notified about."""
 
-    __slots__ = ("_h", "__weakref__")
+    __slots__ = ("_h", "_lock", "_refs", "__weakref__")
 
     def __init__(self) -> None:
         h = lib.rgcd_group_create()
         if h == NULL:
             raise error(-5, "Group")
         self._h = h
+        # Batched callables of this group not finished yet (_batch.py); while above zero,
+        # the group holds one rgcd enter.
+        self._lock = threading.Lock()
+        self._refs = 0
+
+    def _hold(self) -> None:
+        with self._lock:
+            if self._refs == 0:
+                # Under the lock: no run_async of this group returns before the enter.
+                lib.rgcd_group_enter(self._h)
+            self._refs += 1
+
+    def _unhold(self, k: int) -> None:
+        with self._lock:
+            self._refs -= k
+            last = self._refs == 0
+        if last:
+            lib.rgcd_group_leave(self._h)
 
     def __del__(self) -> None:
         h = getattr(self, "_h", None)
@@ -325,6 +369,13 @@ class Group:
             raise TypeError(f"queue must be a Queue, not {type(queue).__name__}")
         if not callable(func):
             check_callable(func)
+        b = queue._batch
+        if b is not None and b.enabled:
+            self._hold()
+            b.dq.append((func, self))
+            if not b.pending:
+                b.kick()
+            return
         key = _next()
         _once[key] = func
         rc = _group_async_f(self._h, queue._h, _cast("void *", key), _ONCE)

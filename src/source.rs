@@ -272,6 +272,11 @@ impl SourceInner {
         self.eof.load(Ordering::Acquire)
     }
 
+    /// Has data been merged that no handler took yet?
+    pub(crate) fn has_undelivered(&self) -> bool {
+        self.state.load(Ordering::Acquire) & PENDING != 0
+    }
+
     pub(crate) fn is_canceled(&self) -> bool {
         self.state.load(Ordering::Acquire) & CANCELED != 0
     }
@@ -466,7 +471,11 @@ impl SourceInner {
                         SourceKind::Read | SourceKind::Write => event::reactor().rearm(self),
                         // A repeating timer left the heap when it fired; it goes back now that
                         // its handler ran (fires missed meanwhile are counted then).
-                        SourceKind::Timer => event::reactor().rearm_timer(self),
+                        SourceKind::Timer => {
+                            let r = event::reactor();
+                            r.rearm_timer(self);
+                            r.fire_due_timers();
+                        }
                         _ => {}
                     }
                 }

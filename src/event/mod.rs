@@ -816,6 +816,27 @@ impl Reactor {
         );
     }
 
+    /// After a timer's handler ran: if a timer is due already (a short interval, or a handler
+    /// that took longer than it), fire it now from this thread, which is awake anyway, or wake
+    /// the thread blocked in the poller; nothing is due in the common case, and then this costs
+    /// one load and a clock read.
+    pub(crate) fn fire_due_timers(&self) {
+        let next = self.next_timer.load(Ordering::Acquire);
+        if next == u64::MAX || next > now_ns() {
+            return;
+        }
+        if self.try_own() {
+            {
+                let mut g = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+                let sc = &mut *g;
+                self.fire_timers(&mut sc.timers);
+            }
+            self.release();
+        } else if self.blocked_until.load(Ordering::SeqCst) != 0 {
+            self.poller.notify();
+        }
+    }
+
     /// Puts a repeating timer that fired back into the heap once its handler ran; its next
     /// deadline may have passed meanwhile, then it fires at the next turn with the fires missed.
     pub(crate) fn rearm_timer(&self, src: &SourceInner) {
@@ -881,15 +902,29 @@ impl Reactor {
                     if src.is_canceled() {
                         continue;
                     }
-                    // Parked until its handler ran (`rearm_timer`): a timer whose fire is
-                    // not delivered yet (target busy or suspended, source suspended) costs
-                    // nothing meanwhile, and the fires it misses are counted when it re-arms.
-                    src.parked[1].store(*interval, Ordering::Relaxed);
-                    src.parked[2].store(*leeway, Ordering::Relaxed);
-                    src.parked[0].store(
-                        deadline.saturating_add(count.saturating_mul(step)),
-                        Ordering::Relaxed,
-                    );
+                    let next = deadline.saturating_add(count.saturating_mul(step));
+                    if src.has_undelivered() {
+                        // The previous fire is not delivered yet (target busy or suspended,
+                        // source suspended): parked until its handler ran (`rearm_timer`), so
+                        // it costs nothing meanwhile; the fires it misses are counted then.
+                        // The merge below always follows, so a later delivery re-arms it.
+                        src.parked[1].store(*interval, Ordering::Relaxed);
+                        src.parked[2].store(*leeway, Ordering::Relaxed);
+                        src.parked[0].store(next, Ordering::Relaxed);
+                    } else {
+                        // Delivered: stays in the heap (no re-arm, hence no wake-up of the
+                        // poller, after each handler).
+                        let id = t.insert(
+                            next,
+                            *leeway,
+                            TimerTarget::Source {
+                                src: src.clone(),
+                                interval: *interval,
+                                leeway: *leeway,
+                            },
+                        );
+                        src.timer.store(id.pack(), Ordering::Release);
+                    }
                 }
             }
             self.next_timer.store(t.next_wake(), Ordering::SeqCst);

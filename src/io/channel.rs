@@ -152,7 +152,8 @@ impl ChannelInner {
     }
 
     pub(crate) fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Acquire)
+        // SeqCst: pairs with `close` (see there).
+        self.stopped.load(Ordering::SeqCst)
     }
 
     fn policy(&self) -> Policy {
@@ -304,7 +305,9 @@ impl ChannelInner {
     /// Closes the channel to new operations; with `stop`, pending ones end with ECANCELED.
     pub(crate) fn close(&self, stop: bool) {
         if stop {
-            self.stopped.store(true, Ordering::Release);
+            // SeqCst, as `schedule_pump` and the start of a pump: either the pump that is
+            // starting sees `stopped`, or this schedules another one.
+            self.stopped.store(true, Ordering::SeqCst);
             let e = self.entry.lock().unwrap().as_ref().map(EntryUse::entry);
             if let Some(e) = e {
                 e.schedule_pump();

@@ -331,7 +331,10 @@ impl FdEntry {
     }
 
     pub(crate) fn schedule_pump(self: &Arc<Self>) {
-        if !self.pump_scheduled.swap(true, Ordering::AcqRel) {
+        // SeqCst: a pump clears the flag and then looks at the items (and whether their
+        // channels stopped); a state change made before this call is seen by a pump that
+        // starts after the swap, or the swap finds the flag clear and queues one.
+        if !self.pump_scheduled.swap(true, Ordering::SeqCst) {
             let e = self.clone();
             self.q.exec_async(move || e.pump());
         }
@@ -340,7 +343,7 @@ impl FdEntry {
     /// Runs on the entry's queue: starts barriers and steps the first operation of each
     /// direction until both wait for the fd (or are done), or the budget is spent.
     fn pump(self: &Arc<Self>) {
-        self.pump_scheduled.store(false, Ordering::Release);
+        self.pump_scheduled.store(false, Ordering::SeqCst);
         let mut budget = BUDGET;
         loop {
             enum Next {

@@ -1,7 +1,7 @@
 //! The channel object: a policy (water marks, interval), a type (STREAM or RANDOM), a share of
 //! an fd entry, and the cleanup handler that runs once when the channel lets the fd go.
 
-use super::entry::FdEntry;
+use super::entry::{EntryUse, FdEntry};
 use super::op::{Dir, IoHandler, Op, Policy};
 use crate::data::{self, DataInner};
 use crate::error::{Error, ErrorKind};
@@ -21,7 +21,8 @@ pub(crate) struct ChannelInner {
     random: bool,
     /// RANDOM: the file position when the channel was created (offsets count from it).
     base: i64,
-    entry: Mutex<Option<Arc<FdEntry>>>,
+    /// The channel's share of its fd entry, given up when the cleanup runs.
+    entry: Mutex<Option<EntryUse>>,
     high: AtomicUsize,
     low: AtomicUsize,
     interval: AtomicU64,
@@ -45,7 +46,7 @@ fn errno() -> i32 {
 impl ChannelInner {
     fn build(
         random: bool,
-        entry: Option<Arc<FdEntry>>,
+        entry: Option<EntryUse>,
         base: i64,
         err: i32,
         queue: Queue,
@@ -138,7 +139,7 @@ impl ChannelInner {
         queue: Queue,
         cleanup: Option<Cleanup>,
     ) -> Arc<ChannelInner> {
-        let entry = other.entry.lock().unwrap().clone();
+        let entry = other.entry.lock().unwrap().as_ref().map(EntryUse::share);
         let (base, err) = match &entry {
             None => (0, libc::ECANCELED),
             Some(e) if random => match Self::base_of(e) {
@@ -151,7 +152,8 @@ impl ChannelInner {
     }
 
     pub(crate) fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Acquire)
+        // SeqCst: pairs with `close` (see there).
+        self.stopped.load(Ordering::SeqCst)
     }
 
     fn policy(&self) -> Policy {
@@ -200,7 +202,7 @@ impl ChannelInner {
         let entry = if self.closed.load(Ordering::SeqCst) {
             None
         } else {
-            self.entry.lock().unwrap().clone()
+            self.entry.lock().unwrap().as_ref().map(EntryUse::entry)
         };
         if entry.is_none() {
             self.op_finished();
@@ -228,6 +230,8 @@ impl ChannelInner {
             drop(e);
             return;
         };
+        // This channel's share of the entry: when it is the last one, dropping it lets the fd
+        // go at once (even if the entry's queue still holds the entry).
         let entry = self.entry.lock().unwrap().take();
         let mut err = self.err.load(Ordering::Acquire);
         if err == 0 {
@@ -235,7 +239,8 @@ impl ChannelInner {
                 err = e;
             }
         }
-        // The entry goes first: its sources leave the reactor, so the handler may close the fd.
+        // The share goes first: its sources leave the reactor and the flags are restored (unless
+        // another user still has the fd), so the handler may close the fd.
         drop(entry);
         self.queue.exec_async(move || f(err));
     }
@@ -290,7 +295,7 @@ impl ChannelInner {
     /// Runs `f` once every operation submitted before (on any channel of the fd) finished;
     /// later ones wait for it.
     pub(crate) fn barrier(&self, f: Box<dyn FnOnce() + Send>) {
-        let entry = self.entry.lock().unwrap().clone();
+        let entry = self.entry.lock().unwrap().as_ref().map(EntryUse::entry);
         match entry {
             Some(e) => e.barrier(f),
             None => self.queue.exec_async(f),
@@ -300,8 +305,11 @@ impl ChannelInner {
     /// Closes the channel to new operations; with `stop`, pending ones end with ECANCELED.
     pub(crate) fn close(&self, stop: bool) {
         if stop {
-            self.stopped.store(true, Ordering::Release);
-            if let Some(e) = self.entry.lock().unwrap().clone() {
+            // SeqCst, as `schedule_pump` and the start of a pump: either the pump that is
+            // starting sees `stopped`, or this schedules another one.
+            self.stopped.store(true, Ordering::SeqCst);
+            let e = self.entry.lock().unwrap().as_ref().map(EntryUse::entry);
+            if let Some(e) = e {
                 e.schedule_pump();
             }
         }
@@ -331,7 +339,8 @@ pub(crate) fn submit_whole(
     queue: Queue,
     handler: IoHandler,
 ) {
-    let entry = FdEntry::for_fd(fd);
+    let user = FdEntry::for_fd(fd);
+    let entry = user.entry();
     let buf = match dir {
         Dir::Read => data::empty().clone(),
         Dir::Write => data,
@@ -348,5 +357,7 @@ pub(crate) fn submit_whole(
         queue,
         handler,
     );
+    // Held until the result is final: the handler may close the fd.
+    op.progress.lock().unwrap().user = Some(user);
     entry.submit(op);
 }

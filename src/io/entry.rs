@@ -9,7 +9,7 @@ use crate::source::{Source, SourceKind};
 use crate::{Queue, Time};
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{c_int, CString};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// Bytes per read or write of a regular file.
@@ -57,6 +57,47 @@ pub(crate) struct FdEntry {
     shared_fd: Option<c_int>,
     /// The open file status flags to restore when the entry goes (O_NONBLOCK was added).
     restore: Mutex<Option<c_int>>,
+    /// The `EntryUse`s alive (changed under the table lock).
+    users: AtomicUsize,
+    /// The last user left and the entry let the fd go (set under the table lock; see
+    /// `EntryUse`).
+    retired: AtomicBool,
+}
+
+/// A user's share of an entry: a channel holds one until its cleanup, a convenience call
+/// until its result is final. When the last share goes, the entry lets the fd go at once —
+/// out of the fd table, sources cancelled, flags restored (a path entry's fd closed) — even
+/// while its queue still holds references (a pump turn that is finishing, an operation not yet
+/// taken off the list). The user may then close the fd, and a new fd with the same number
+/// gets a new entry: finding the old one would skip the switch to `O_NONBLOCK` (a read would
+/// block the entry's queue for good) and watch the fd through sources of a closed file.
+pub(crate) struct EntryUse(Arc<FdEntry>);
+
+impl EntryUse {
+    /// The entry itself (for its queue; not a share).
+    pub(crate) fn entry(&self) -> Arc<FdEntry> {
+        self.0.clone()
+    }
+
+    /// One more share of the same entry.
+    pub(crate) fn share(&self) -> EntryUse {
+        let _t = table().lock().unwrap();
+        self.0.users.fetch_add(1, Ordering::Relaxed);
+        EntryUse(self.0.clone())
+    }
+}
+
+impl std::ops::Deref for EntryUse {
+    type Target = FdEntry;
+    fn deref(&self) -> &FdEntry {
+        &self.0
+    }
+}
+
+impl Drop for EntryUse {
+    fn drop(&mut self) {
+        self.0.release();
+    }
 }
 
 /// Entries by fd, so that every channel and convenience call on one fd shares its ordering.
@@ -127,16 +168,22 @@ impl FdEntry {
             path,
             shared_fd,
             restore: Mutex::new(restore),
+            users: AtomicUsize::new(1),
+            retired: AtomicBool::new(false),
         })
     }
 
-    /// The entry of `fd` (shared with every other user of it). A descriptor that cannot be
-    /// used gives an entry whose operations fail with its errno.
-    pub(crate) fn for_fd(fd: c_int) -> Arc<FdEntry> {
+    /// A share of the entry of `fd` (shared with every other user of it). A descriptor that
+    /// cannot be used gives an entry whose operations fail with its errno.
+    pub(crate) fn for_fd(fd: c_int) -> EntryUse {
         let mut t = table().lock().unwrap();
         let inherited = match t.get(&fd) {
             Some(slot) => match slot.entry.upgrade() {
-                Some(e) => return e,
+                // Listed, so not retired (retiring unlists it under this lock).
+                Some(e) => {
+                    e.users.fetch_add(1, Ordering::Relaxed);
+                    return EntryUse(e);
+                }
                 // Dying: it will not restore the flags; whoever takes its place does.
                 None => Some(slot.restore),
             },
@@ -147,7 +194,7 @@ impl FdEntry {
             Err(e) => (Err(e), None),
         };
         if opened.is_err() {
-            return FdEntry::new(Some(opened), None, None, None);
+            return EntryUse(FdEntry::new(Some(opened), None, None, None));
         }
         let e = FdEntry::new(Some(opened), None, Some(fd), None);
         t.insert(
@@ -157,12 +204,73 @@ impl FdEntry {
                 restore,
             },
         );
-        e
+        EntryUse(e)
     }
 
     /// An entry for a path, opened when its first operation or barrier runs.
-    pub(crate) fn for_path(path: CString, oflag: c_int, mode: libc::mode_t) -> Arc<FdEntry> {
-        FdEntry::new(None, Some((path, oflag, mode)), None, None)
+    pub(crate) fn for_path(path: CString, oflag: c_int, mode: libc::mode_t) -> EntryUse {
+        EntryUse(FdEntry::new(None, Some((path, oflag, mode)), None, None))
+    }
+
+    /// An `EntryUse` went: the last one retires the entry.
+    fn release(&self) {
+        {
+            let mut t = table().lock().unwrap();
+            if self.users.fetch_sub(1, Ordering::AcqRel) != 1 {
+                return;
+            }
+            self.retired.store(true, Ordering::Release);
+            self.unlist(&mut t);
+        }
+        self.let_go();
+    }
+
+    /// Takes a shared fd's entry out of the table (if it is still the one listed) and
+    /// restores the fd's flags.
+    fn unlist(&self, t: &mut HashMap<c_int, Slot>) {
+        let Some(shared) = self.shared_fd else { return };
+        let mine = t
+            .get(&shared)
+            .is_some_and(|s| std::ptr::eq(s.entry.as_ptr(), self as *const FdEntry));
+        if mine {
+            let slot = t.remove(&shared).expect("present");
+            if let Some(flags) = slot.restore {
+                // SAFETY: restores the flags this entry changed.
+                unsafe { libc::fcntl(shared, libc::F_SETFL, flags) };
+            }
+        }
+    }
+
+    /// Stops using the fd (once no user is left): cancelling the sources takes it out of the
+    /// reactor at once, so the user may close it after; a path entry restores the flags of
+    /// its own fd and closes it. The entry reports `ECANCELED` from then on instead of an fd,
+    /// so nothing left on its queue touches the number again (nor opens the path).
+    fn let_go(&self) {
+        let (srcs, fd) = {
+            let mut st = self.st.lock().unwrap();
+            let srcs = [st.read_src.take(), st.write_src.take()];
+            st.read_wait = false;
+            st.write_wait = false;
+            let fd = match st.opened {
+                Some(Ok(o)) => o.fd,
+                _ => -1,
+            };
+            if !matches!(st.opened, Some(Err(_))) {
+                st.opened = Some(Err(libc::ECANCELED));
+            }
+            (srcs, fd)
+        };
+        for s in srcs.into_iter().flatten() {
+            s.cancel();
+        }
+        if self.shared_fd.is_none() && fd >= 0 {
+            if let Some(flags) = self.restore.lock().unwrap().take() {
+                // SAFETY: our own fd (a path entry).
+                unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+            }
+            // SAFETY: a path entry opened this fd and owns it.
+            unsafe { libc::close(fd) };
+        }
     }
 
     /// The descriptor, if opened.
@@ -176,6 +284,7 @@ impl FdEntry {
             return o;
         }
         let (path, oflag, mode) = self.path.as_ref().expect("an unopened entry has a path");
+        // Blocks outside the lock; the entry may retire meanwhile (then the fd is closed).
         let r = crate::pool::blocking(|| {
             // SAFETY: a NUL-terminated path.
             let fd = unsafe { libc::open(path.as_ptr(), *oflag | libc::O_CLOEXEC, *mode as c_int) };
@@ -194,7 +303,16 @@ impl FdEntry {
                 }
             }
         });
-        self.st.lock().unwrap().opened = Some(r);
+        let mut st = self.st.lock().unwrap();
+        if let Some(o) = st.opened {
+            // Retired while opening: the fd is not wanted any more.
+            if let Ok(mine) = r {
+                // SAFETY: our own fd, just opened.
+                unsafe { libc::close(mine.fd) };
+            }
+            return o;
+        }
+        st.opened = Some(r);
         r
     }
 
@@ -213,7 +331,10 @@ impl FdEntry {
     }
 
     pub(crate) fn schedule_pump(self: &Arc<Self>) {
-        if !self.pump_scheduled.swap(true, Ordering::AcqRel) {
+        // SeqCst: a pump clears the flag and then looks at the items (and whether their
+        // channels stopped); a state change made before this call is seen by a pump that
+        // starts after the swap, or the swap finds the flag clear and queues one.
+        if !self.pump_scheduled.swap(true, Ordering::SeqCst) {
             let e = self.clone();
             self.q.exec_async(move || e.pump());
         }
@@ -222,7 +343,7 @@ impl FdEntry {
     /// Runs on the entry's queue: starts barriers and steps the first operation of each
     /// direction until both wait for the fd (or are done), or the budget is spent.
     fn pump(self: &Arc<Self>) {
-        self.pump_scheduled.store(false, Ordering::Release);
+        self.pump_scheduled.store(false, Ordering::SeqCst);
         let mut budget = BUDGET;
         loop {
             enum Next {
@@ -696,38 +817,11 @@ enum Step {
 
 impl Drop for FdEntry {
     fn drop(&mut self) {
-        let st = self.st.get_mut().unwrap();
-        // Cancelling takes the fd out of the reactor at once: the caller may close it after.
-        for s in [st.read_src.take(), st.write_src.take()]
-            .into_iter()
-            .flatten()
-        {
-            s.cancel();
-        }
-        let fd = match st.opened {
-            Some(Ok(o)) => o.fd,
-            _ => -1,
-        };
-        let restore = self.restore.get_mut().unwrap().take();
-        if let Some(shared) = self.shared_fd {
+        // Normally the last `EntryUse` retired the entry already.
+        if !self.retired.load(Ordering::Acquire) {
             let mut t = table().lock().unwrap();
-            let mine = t
-                .get(&shared)
-                .is_some_and(|s| std::ptr::eq(s.entry.as_ptr(), self as *const FdEntry));
-            if mine {
-                let slot = t.remove(&shared).expect("present");
-                if let Some(flags) = slot.restore {
-                    // SAFETY: restores the flags this entry changed.
-                    unsafe { libc::fcntl(shared, libc::F_SETFL, flags) };
-                }
-            }
-        } else if fd >= 0 {
-            if let Some(flags) = restore {
-                // SAFETY: our own fd (a path entry).
-                unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
-            }
-            // SAFETY: a path entry opened this fd and owns it.
-            unsafe { libc::close(fd) };
+            self.unlist(&mut t);
         }
+        self.let_go();
     }
 }

@@ -2,7 +2,7 @@
 //! (run on the caller's queue, one at a time, in order).
 
 use super::channel::ChannelInner;
-use super::entry::FdEntry;
+use super::entry::{EntryUse, FdEntry};
 use crate::data::{self, DataInner};
 use crate::queue::report_panic;
 use crate::source::Source;
@@ -55,6 +55,8 @@ pub(crate) struct Progress {
     pub(crate) done: bool,
     pub(crate) timer: Option<Source>,
     pub(crate) started: bool,
+    /// A convenience call's share of the entry (a channel's operations use the channel's).
+    pub(crate) user: Option<EntryUse>,
 }
 
 struct Outbox {
@@ -116,6 +118,7 @@ impl Op {
                 done: false,
                 timer: None,
                 started: false,
+                user: None,
             }),
             queue,
             handler: Mutex::new(Some(handler)),
@@ -206,6 +209,9 @@ impl Op {
         if let Some(t) = p.timer.take() {
             t.cancel();
         }
+        // No more system calls for this op: a convenience call lets the fd go before its
+        // handler hears the result (the caller may close the fd there).
+        drop(p.user.take());
         let data = std::mem::replace(&mut p.buf, data::empty().clone());
         match self.dir {
             Dir::Read => self.deliver(true, Some(data), err),

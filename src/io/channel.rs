@@ -233,12 +233,10 @@ impl ChannelInner {
         // This channel's share of the entry: when it is the last one, dropping it lets the fd
         // go at once (even if the entry's queue still holds the entry).
         let entry = self.entry.lock().unwrap().take();
-        let mut err = self.err.load(Ordering::Acquire);
-        if err == 0 {
-            if let Some(Some(Err(e))) = entry.as_ref().map(|e| e.opened()) {
-                err = e;
-            }
-        }
+        // A path that could not be opened is reported to the operations (their handlers get
+        // its errno); the cleanup handler is told only of the channel's own errors, as in
+        // libdispatch (its dispatch_io test expects 0 there).
+        let err = self.err.load(Ordering::Acquire);
         // The share goes first: its sources leave the reactor and the flags are restored (unless
         // another user still has the fd), so the handler may close the fd.
         drop(entry);

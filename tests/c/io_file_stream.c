@@ -82,7 +82,8 @@ int main(void) {
   check_quiet_and_freed(base, "io_file_stream");
   CHECK_EQ(atomic_load(&cleanups), 1);
 
-  /* A path that cannot be opened: the read fails with its errno, so does the cleanup. */
+  /* A path that cannot be opened: the read fails with its errno; the cleanup handler gets 0
+   * (the error belongs to the operation), as in libdispatch. */
   q = rgcd_queue_create("io.file", RGCD_QUEUE_SERIAL);
   ch = rgcd_io_create_with_path(RGCD_IO_STREAM, "/nonexistent/rgcd", O_RDONLY, 0, q, &cleanups, on_cleanup);
   CHECK(ch != NULL);
@@ -90,7 +91,7 @@ int main(void) {
   CHECK_OK(rgcd_release(ch));
   WAIT_UNTIL(atomic_load(&cleanups) == 2, 10000);
   CHECK_EQ(atomic_load(&open_err), ENOENT);
-  CHECK_EQ(atomic_load(&cleanup_err), ENOENT);
+  CHECK_EQ(atomic_load(&cleanup_err), 0);
   CHECK_NULL_ERR(rgcd_io_create_with_path(RGCD_IO_STREAM, "relative", O_RDONLY, 0, NULL, NULL, NULL));
   CHECK_NULL_ERR(rgcd_io_create(7, 0, NULL, NULL, NULL));
   CHECK_OK(rgcd_release(q));

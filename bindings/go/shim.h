@@ -78,4 +78,15 @@ rgcd_go_res rgcd_go_set_specific(rgcd_queue_t q, uintptr_t key, uintptr_t value)
 uintptr_t rgcd_go_queue_get_specific(rgcd_queue_t q, uintptr_t key);
 uintptr_t rgcd_go_get_specific(uintptr_t key);
 
+/* Data (data.go). Constructors return the handle, or NULL with *msg set. */
+rgcd_data_t rgcd_go_data_create(const void *buffer, size_t size, char **msg);
+rgcd_data_t rgcd_go_data_concat(rgcd_data_t a, rgcd_data_t b, char **msg);
+rgcd_data_t rgcd_go_data_subrange(rgcd_data_t d, size_t offset, size_t length, char **msg);
+/* Retains `d` (borrowed in a handler) for a Go wrapper; NULL stays NULL. */
+rgcd_data_t rgcd_go_data_retain(rgcd_data_t d);
+/* Copies the bytes of `d` (at most `cap`) to `dst` in C, region by region; returns the count. */
+size_t rgcd_go_data_copy(rgcd_data_t d, void *dst, size_t cap);
+/* rgcd_data_apply_f calling the Go regions callback of slot `slot` (which stays allocated). */
+rgcd_go_res rgcd_go_data_apply(rgcd_data_t d, uintptr_t slot);
+
 #endif

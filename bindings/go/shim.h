@@ -89,4 +89,26 @@ size_t rgcd_go_data_copy(rgcd_data_t d, void *dst, size_t cap);
 /* rgcd_data_apply_f calling the Go regions callback of slot `slot` (which stays allocated). */
 rgcd_go_res rgcd_go_data_apply(rgcd_data_t d, uintptr_t slot);
 
+/* I/O (io.go). A cleanup slot is passed only when has_cleanup is set; it is freed by the
+ * cleanup callback, or by Go when the constructor fails. Operation slots are freed by the
+ * last (done) call of their handler, or by Go when the call fails. */
+rgcd_io_t rgcd_go_io_create(rgcd_io_type_t type, int fd, rgcd_queue_t q, int has_cleanup,
+			    uintptr_t slot, char **msg);
+rgcd_io_t rgcd_go_io_create_with_path(rgcd_io_type_t type, const char *path, int oflag,
+				      uint32_t mode, rgcd_queue_t q, int has_cleanup,
+				      uintptr_t slot, char **msg);
+rgcd_io_t rgcd_go_io_create_with_io(rgcd_io_type_t type, rgcd_io_t io, rgcd_queue_t q,
+				    int has_cleanup, uintptr_t slot, char **msg);
+rgcd_go_res rgcd_go_io_read(rgcd_io_t ch, int64_t offset, size_t length, rgcd_queue_t q,
+			    uintptr_t slot);
+rgcd_go_res rgcd_go_io_write(rgcd_io_t ch, int64_t offset, rgcd_data_t d, rgcd_queue_t q,
+			     uintptr_t slot);
+rgcd_go_res rgcd_go_io_barrier(rgcd_io_t ch, uintptr_t slot);
+enum { RGCD_GO_IO_CLOSE, RGCD_GO_IO_HIGH_WATER, RGCD_GO_IO_LOW_WATER, RGCD_GO_IO_INTERVAL };
+/* rgcd_io_close (value: flags), the water marks (value) or the interval (value, flags). */
+rgcd_go_res rgcd_go_io_set(int op, rgcd_io_t ch, uint64_t value, unsigned long flags);
+/* rgcd_read_f / rgcd_write_f with the one-shot data trampoline. */
+rgcd_go_res rgcd_go_read(int fd, size_t length, rgcd_queue_t q, uintptr_t slot);
+rgcd_go_res rgcd_go_write(int fd, rgcd_data_t d, rgcd_queue_t q, uintptr_t slot);
+
 #endif

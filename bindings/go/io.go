@@ -154,8 +154,9 @@ func NewIOChannel(kind IOKind, fd int, q *Queue, cleanup func(error)) (*IOChanne
 }
 
 // NewIOChannelPath creates a channel of kind on the file at the absolute path, opened with
-// flag and perm (as os.OpenFile) when its first operation or barrier runs and closed by rgcd
-// before cleanup runs (with nil, or the *IOError of a failed open).
+// flag and perm (syscall.O_* flags, as open(2)) when its first operation or barrier runs and
+// closed by rgcd before cleanup runs. A failed open is reported to the operations (an
+// *IOError with the open's errno).
 func NewIOChannelPath(kind IOKind, path string, flag int, perm uint32, q *Queue, cleanup func(error)) (*IOChannel, error) {
 	var qh C.rgcd_queue_t
 	if q != nil {

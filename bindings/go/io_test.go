@@ -402,3 +402,38 @@ func TestIOAsyncAndAll(t *testing.T) {
 		t.Fatalf("ReadAsync(-1): %v", err)
 	}
 }
+
+func TestIOChannelPath(t *testing.T) {
+	liveCheck(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out")
+	cleaned := make(chan error, 1)
+	ch, err := NewIOChannelPath(IOStream, path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC, 0o600, nil,
+		func(err error) { cleaned <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(ch.Writer(), "by path"); err != nil {
+		t.Fatal(err)
+	}
+	ch.Close(false)
+	if err := recv(t, cleaned); err != nil {
+		t.Fatalf("cleanup: %v", err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "by path" {
+		t.Fatalf("file: %q, %v", b, err)
+	}
+
+	// A path that cannot be opened fails the operations.
+	missing, err := NewIOChannelPath(IOStream, filepath.Join(dir, "missing"), syscall.O_RDONLY, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := missing.Reader().Read(make([]byte, 10)); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("Read of a missing file: %v", err)
+	}
+	missing.Close(false)
+	if _, err := NewIOChannelPath(IOStream, "relative", syscall.O_RDONLY, 0, nil, nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("relative path: %v", err)
+	}
+}

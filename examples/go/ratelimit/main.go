@@ -66,13 +66,15 @@ func ProcessInBatches(items []int, batchSize int, lim *Limiter, f func(int) int)
 
 func run(w io.Writer) error {
 	const interval = 10 * time.Millisecond
+	// Timed from before the limiter starts: its first token comes at once, the tenth no
+	// earlier than nine intervals after the timer was armed (timers never fire early).
+	start := time.Now()
 	lim, err := NewLimiter(interval)
 	if err != nil {
 		return err
 	}
 	defer lim.Close()
 	items := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	start := time.Now()
 	results := ProcessInBatches(items, 4, lim, func(v int) int { return v * 10 })
 	took := time.Since(start)
 	fmt.Fprintln(w, "results:", results)

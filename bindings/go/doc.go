@@ -26,8 +26,8 @@
 // Data wraps rgcd's immutable buffers (NewData, Bytes, Concat, Subrange, Regions) and
 // IOChannel its asynchronous I/O on fds and paths, with Reader and Writer adapters to
 // io.Reader and io.Writer; ReadAsync, WriteAsync, ReadAll and WriteAll work on a bare fd.
-// I/O errors are *IOError, which unwraps to the syscall.Errno. rgcd writes from its own
-// threads: handle SIGPIPE (signal.Notify) in programs that write to pipes or sockets.
+// I/O errors are *IOError, which unwraps to the syscall.Errno (EPIPE for a pipe without a
+// reader: rgcd's threads block SIGPIPE).
 //
 // Every object has Close, which is idempotent; a finalizer releases objects that are
 // garbage collected without it. Errors wrap rgcd's status (errors.Is(err, ErrDeadlock))

@@ -321,6 +321,16 @@ fn worker_main(pool: &'static Pool, id: usize) {
     // leeway themselves: the kernel's default 50 us timer slack would only add lateness.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong) };
+    // A write to a pipe or socket whose reader is gone (rgcd's I/O, or user work) fails with
+    // EPIPE on a worker instead of raising SIGPIPE, whose default action would kill the
+    // process from a thread the program does not know about (Go's threads do the same).
+    // SAFETY: a local signal set, filled before use.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
     let local = Worker::new_fifo();
     let me = Arc::new(WorkerShared {
         id,

@@ -224,6 +224,7 @@ impl Pool {
         let mut n = self.threads.load(Ordering::SeqCst);
         loop {
             if n >= self.max_threads {
+                self.cap_reached();
                 return false;
             }
             match self
@@ -283,6 +284,45 @@ impl Pool {
     }
 
     /// Is any work queued anywhere (roots or workers' deques)?
+    /// The pool wanted another thread (work waits while workers are blocked) but is at its
+    /// cap: say so once per process, on stderr, with the figures that explain a stall; the
+    /// work runs when the blocked workers return.
+    #[cold]
+    fn cap_reached(&self) {
+        static SAID: AtomicBool = AtomicBool::new(false);
+        // Only a real stall: work waits and no worker is free to take it.
+        if !self.any_stealable()
+            || self.sleeping.load(Ordering::SeqCst) != 0
+            || self.searching.load(Ordering::SeqCst) != 0
+            || SAID.swap(true, Ordering::Relaxed)
+        {
+            return;
+        }
+        let waiting: usize = self.injectors.iter().map(|i| i.len()).sum::<usize>()
+            + self
+                .stealers
+                .read()
+                .unwrap()
+                .iter()
+                .map(|(_, s)| s.len())
+                .sum::<usize>();
+        let threads = self.threads.load(Ordering::SeqCst);
+        let busy = self
+            .workers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|w| w.busy.load(Ordering::Relaxed))
+            .count();
+        eprintln!(
+            "rgcd: the pool is at its cap of {} threads (RGCD_MAX_THREADS) with {waiting} work \
+             item(s) waiting while {busy} of its {threads} workers are busy or blocked \
+             (rgcd waits: {}); the waiting work runs when a worker is free (said once)",
+            self.max_threads,
+            self.blocked.load(Ordering::SeqCst)
+        );
+    }
+
     pub(crate) fn any_stealable(&self) -> bool {
         self.has_pending()
             || self

@@ -749,22 +749,36 @@ impl Reactor {
                 drop(old);
                 return;
             }
-            let id = t.insert(
-                deadline,
-                leeway,
-                TimerTarget::Source {
-                    src: src.clone(),
-                    interval,
-                    leeway,
-                },
-            );
-            src.timer.store(id.pack(), Ordering::Release);
+            Self::insert_source_timer(&mut t, src.clone(), deadline, interval, leeway);
             let w = t.next_wake();
             self.next_timer.store(w, Ordering::SeqCst);
             w
         };
         drop(old);
         self.after_arm(wake);
+    }
+
+    /// Puts a timer source's next fire into the heap and records its id on the source (under
+    /// the timer lock).
+    fn insert_source_timer(
+        t: &mut timers::TimerHeap<TimerTarget>,
+        src: Arc<SourceInner>,
+        deadline: u64,
+        interval: u64,
+        leeway: u64,
+    ) {
+        let raw = Arc::as_ptr(&src);
+        let id = t.insert(
+            deadline,
+            leeway,
+            TimerTarget::Source {
+                src,
+                interval,
+                leeway,
+            },
+        );
+        // SAFETY: the heap's entry owns the reference moved in, so the source is alive.
+        unsafe { (*raw).timer.store(id.pack(), Ordering::Release) };
     }
 
     /// Takes `src`'s timer out of the heap and forgets a parked one (under the timer lock).
@@ -859,16 +873,7 @@ impl Reactor {
             };
             let interval = src.parked[1].load(Ordering::Relaxed);
             let leeway = src.parked[2].load(Ordering::Relaxed);
-            let id = t.insert(
-                next,
-                leeway,
-                TimerTarget::Source {
-                    src: arc,
-                    interval,
-                    leeway,
-                },
-            );
-            src.timer.store(id.pack(), Ordering::Release);
+            Self::insert_source_timer(&mut t, arc, next, interval, leeway);
             let w = t.next_wake();
             self.next_timer.store(w, Ordering::SeqCst);
             w
@@ -914,16 +919,7 @@ impl Reactor {
                     } else {
                         // Delivered: stays in the heap (no re-arm, hence no wake-up of the
                         // poller, after each handler).
-                        let id = t.insert(
-                            next,
-                            *leeway,
-                            TimerTarget::Source {
-                                src: src.clone(),
-                                interval: *interval,
-                                leeway: *leeway,
-                            },
-                        );
-                        src.timer.store(id.pack(), Ordering::Release);
+                        Self::insert_source_timer(&mut t, src.clone(), next, *interval, *leeway);
                     }
                 }
             }

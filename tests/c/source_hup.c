@@ -96,18 +96,11 @@ static void wait_cancelled(struct src *s) {
   CHECK_OK(rgcd_release(s->src));
 }
 
-static uint64_t cpu_ns(void) {
-  struct rusage ru;
-  CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
-  return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
-         ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
-}
-
 /* CPU time the whole process used during `ms` milliseconds of the main thread sleeping. */
 static uint64_t cpu_during_sleep(long ms) {
-  uint64_t c0 = cpu_ns();
+  uint64_t c0 = process_cpu_ns();
   sleep_ms(ms);
-  return cpu_ns() - c0;
+  return process_cpu_ns() - c0;
 }
 
 static rgcd_semaphore_t unblock;

@@ -515,7 +515,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
                         pool.notify_slow();
                     }
                     if let Some(r) = crate::event::reactor_if_started() {
-                        if r.has_work() && !r.is_owned() {
+                        if r.has_work() && !r.is_owned() && r.look_needed() {
                             pool.monitor.look_later(pool, !r.has_io());
                         }
                     }

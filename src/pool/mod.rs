@@ -534,9 +534,10 @@ fn worker_main(pool: &'static Pool, id: usize) {
         // Spin a little: work often arrives within microseconds. Meanwhile look at the
         // reactor without blocking, so fd events reach this thread with no wake-up. Not
         // after a wake-up for timers only: a timer's work does not come in hand-offs.
-        // Each round yields the CPU: a spinner must not take time from a runnable thread
-        // (often the one about to hand it work) when the CPUs are busy; with a CPU to
-        // itself the yield returns at once.
+        // After the first few microseconds each round yields the CPU: a spinner must not
+        // take time from a runnable thread (often the one about to hand it work) when the
+        // CPUs are busy; with a CPU to itself the yield returns at once. The first rounds
+        // do not: a quick hand-off (an fd ping-pong) would pay a system call per round.
         let start = Instant::now();
         let spin = if std::mem::take(&mut timer_wake) {
             Duration::ZERO
@@ -549,7 +550,9 @@ fn worker_main(pool: &'static Pool, id: usize) {
                 std::hint::spin_loop();
             }
             i += 1;
-            thread::yield_now();
+            if i > 6 {
+                thread::yield_now();
+            }
             if pool.any_queued() {
                 continue 'outer;
             }

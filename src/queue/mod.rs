@@ -8,8 +8,10 @@ mod label;
 pub(crate) mod list;
 mod main_queue;
 mod qref;
+pub(crate) mod state;
 mod sync;
 
+use crate::atomics::AtomicU64;
 use crate::error::{Error, ErrorKind};
 use crate::object::{Finalizer, Kind, ObjExtras, ObjHeader};
 use crate::pool::{pool, Job, NUM_ROOTS};
@@ -20,7 +22,7 @@ use label::Label;
 use list::List;
 use std::ffi::{c_void, CStr};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 pub(crate) use qref::QueueRef;
@@ -532,20 +534,8 @@ impl QueueInner {
 
     /// Makes a non-empty, unlocked, runnable queue drain on its target.
     pub(crate) fn wakeup(&self) {
-        let mut s = self.state.load(Ordering::SeqCst);
-        loop {
-            if s & (LOCKED | INACTIVE | SUSPEND_MASK) != 0 {
-                return;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s | LOCKED,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(cur) => s = cur,
-            }
+        if !state::try_lock(&self.state) {
+            return;
         }
         // SAFETY: the drain owns this reference until it unlocks.
         unsafe { retain_raw(self) };
@@ -561,8 +551,7 @@ impl QueueInner {
     /// Clears LOCKED, waking the queue again if items arrived meanwhile.
     #[inline]
     pub(crate) fn unlock(&self, release: bool) {
-        self.state.fetch_and(!LOCKED, Ordering::SeqCst);
-        if !self.list.is_empty() {
+        if state::unlock(&self.state, &self.list) {
             self.wakeup();
         }
         if release {

@@ -1,0 +1,182 @@
+//! The serial queue's enqueue/drain protocol on its state word and list, as functions of
+//! those two alone (no pool, no references), so that the loom model (`src/loom_tests.rs`)
+//! runs exactly what `QueueInner::wakeup`, `unlock` and the serial drain run. See README.md,
+//! "No lost wake-ups".
+
+use super::list::List;
+use super::{INACTIVE, LOCKED, SUSPEND_MASK};
+use crate::atomics::AtomicU64;
+use crate::task::TaskHeader;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
+
+/// The state-word half of `wakeup`: takes LOCKED if the queue is unlocked, active and not
+/// suspended (true: the caller now owns the drain and must schedule it).
+#[inline(always)]
+pub(crate) fn try_lock(state: &AtomicU64) -> bool {
+    let mut s = state.load(Ordering::SeqCst);
+    loop {
+        if s & (LOCKED | INACTIVE | SUSPEND_MASK) != 0 {
+            return false;
+        }
+        match state.compare_exchange_weak(s, s | LOCKED, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return true,
+            Err(cur) => s = cur,
+        }
+    }
+}
+
+/// The state-word half of `unlock`: clears LOCKED, then re-checks the list (true: items
+/// arrived meanwhile, so the caller must try to lock again: their producer may have seen
+/// LOCKED and left them to us).
+#[inline(always)]
+pub(crate) fn unlock(state: &AtomicU64, list: &List) -> bool {
+    state.fetch_and(!LOCKED, Ordering::SeqCst);
+    !list.is_empty()
+}
+
+/// The serial drain's next item: none when the queue got suspended or deactivated, or its
+/// list is empty (the drain then ends with `unlock`). The caller holds LOCKED.
+#[inline(always)]
+pub(crate) fn next_serial(state: &AtomicU64, list: &List) -> Option<NonNull<TaskHeader>> {
+    let s = state.load(Ordering::Acquire);
+    if s & (SUSPEND_MASK | INACTIVE) != 0 {
+        return None;
+    }
+    list.pop()
+}
+
+/// Model checks (`RUSTFLAGS="--cfg loom" cargo test --release --lib loom_model`): producers
+/// push items with `List::push` and, when the list was empty, `try_lock`; whoever locks
+/// drains with `next_serial` and ends with `unlock` (locking again if items arrived), as
+/// `QueueInner::enqueue`, `wakeup`, the serial drain and `unlock` do (the drain runs on the
+/// thread that locked instead of going through a target). Loom runs every interleaving of
+/// their atomics up to `LOOM_MAX_PREEMPTIONS` preemptions.
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+    use crate::task::Action;
+    use loom::cell::UnsafeCell;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    #[repr(C)]
+    struct Item {
+        header: TaskHeader,
+        id: usize,
+    }
+
+    unsafe fn never_called(_: NonNull<TaskHeader>, _: Action) {
+        unreachable!("the model reads items, it does not run them")
+    }
+
+    struct Queue {
+        state: AtomicU64,
+        list: List,
+        /// The ids drained, in order. Only a drain (the holder of LOCKED) touches it, so loom
+        /// also checks that two drains never overlap.
+        drained: UnsafeCell<Vec<usize>>,
+    }
+
+    // SAFETY: `drained` is only touched by the holder of LOCKED (which loom checks).
+    unsafe impl Sync for Queue {}
+    unsafe impl Send for Queue {}
+
+    fn drain(q: &Queue) {
+        loop {
+            while let Some(t) = next_serial(&q.state, &q.list) {
+                // SAFETY: an `Item` popped from the list, still alive (freed after the model).
+                let id = unsafe { (*(t.as_ptr() as *const Item)).id };
+                // SAFETY: we hold LOCKED.
+                q.drained.with_mut(|d| unsafe { (*d).push(id) });
+            }
+            if !(unlock(&q.state, &q.list) && try_lock(&q.state)) {
+                return;
+            }
+        }
+    }
+
+    /// Enqueues the item at address `item`.
+    fn enqueue(q: &Queue, item: usize) {
+        // SAFETY: a live item in no list.
+        let first = unsafe { q.list.push(NonNull::new_unchecked(item as *mut TaskHeader)) };
+        if first && try_lock(&q.state) {
+            drain(q);
+        }
+    }
+
+    fn items(ids: std::ops::Range<usize>) -> Vec<usize> {
+        ids.map(|id| {
+            Box::into_raw(Box::new(Item {
+                header: TaskHeader::new(never_called, 0),
+                id,
+            })) as usize
+        })
+        .collect()
+    }
+
+    /// Producers' items (ids `0..per[0]`, then the next `per[1]`, ...) are each drained once,
+    /// in each producer's order, and the queue ends unlocked with an empty list: no item was
+    /// left behind by a drain that unlocked as it arrived (a lost wake-up).
+    fn check(per: &[usize]) {
+        let per = per.to_vec();
+        loom::model(move || {
+            let q = Arc::new(Queue {
+                state: AtomicU64::new(0),
+                list: List::new(),
+                drained: UnsafeCell::new(Vec::new()),
+            });
+            let mut start = 0;
+            let mut all = Vec::new();
+            let mut threads = Vec::new();
+            for &n in &per {
+                let mine = items(start..start + n);
+                start += n;
+                all.extend_from_slice(&mine);
+                let q = q.clone();
+                threads.push(thread::spawn(move || {
+                    for item in mine {
+                        enqueue(&q, item);
+                    }
+                }));
+            }
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_eq!(q.state.load(Ordering::SeqCst), 0, "left locked");
+            assert!(q.list.is_empty(), "items left behind");
+            let drained = q.drained.with(|d| unsafe { (*d).clone() });
+            let mut sorted = drained.clone();
+            sorted.sort_unstable();
+            assert_eq!(
+                sorted,
+                (0..start).collect::<Vec<_>>(),
+                "drained {drained:?}"
+            );
+            let mut first = 0;
+            for &n in &per {
+                let mine: Vec<_> = drained
+                    .iter()
+                    .copied()
+                    .filter(|id| (first..first + n).contains(id))
+                    .collect();
+                assert_eq!(mine, (first..first + n).collect::<Vec<_>>(), "out of order");
+                first += n;
+            }
+            for item in all {
+                // SAFETY: from `items`, drained and no longer referenced.
+                drop(unsafe { Box::from_raw(item as *mut Item) });
+            }
+        });
+    }
+
+    #[test]
+    fn serial_two_producers() {
+        check(&[1, 2]);
+    }
+
+    #[test]
+    fn serial_three_producers() {
+        check(&[1, 1, 1]);
+    }
+}

@@ -567,9 +567,7 @@ impl QueueInner {
                 "global queues cannot be suspended",
             ));
         }
-        let prev = self.state.fetch_add(SUSPEND_ONE, Ordering::SeqCst);
-        if prev & SUSPEND_MASK == SUSPEND_MASK {
-            self.state.fetch_sub(SUSPEND_ONE, Ordering::SeqCst);
+        if !state::suspend(&self.state) {
             return Err(Error::new(ErrorKind::State, "suspend count overflow"));
         }
         Ok(())
@@ -582,30 +580,17 @@ impl QueueInner {
                 "global queues cannot be resumed",
             ));
         }
-        let mut s = self.state.load(Ordering::SeqCst);
-        loop {
-            if s & SUSPEND_MASK == 0 {
-                if s & INACTIVE != 0 {
-                    // libdispatch: resuming an inactive, unsuspended object activates it.
-                    return self.activate();
-                }
+        match state::resume(&self.state, &self.list) {
+            Ok(true) => self.wakeup(),
+            Ok(false) => {}
+            // libdispatch: resuming an inactive, unsuspended object activates it.
+            Err(s) if s & INACTIVE != 0 => return self.activate(),
+            Err(_) => {
                 return Err(Error::new(
                     ErrorKind::State,
                     "resume of a queue that is not suspended (over-resume)",
-                ));
+                ))
             }
-            match self.state.compare_exchange_weak(
-                s,
-                s - SUSPEND_ONE,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(cur) => s = cur,
-            }
-        }
-        if !self.list.is_empty() {
-            self.wakeup();
         }
         Ok(())
     }

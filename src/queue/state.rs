@@ -4,7 +4,7 @@
 //! "No lost wake-ups".
 
 use super::list::List;
-use super::{INACTIVE, LOCKED, SUSPEND_MASK};
+use super::{INACTIVE, LOCKED, SUSPEND_MASK, SUSPEND_ONE};
 use crate::atomics::AtomicU64;
 use crate::task::TaskHeader;
 use std::ptr::NonNull;
@@ -33,6 +33,35 @@ pub(crate) fn try_lock(state: &AtomicU64) -> bool {
 pub(crate) fn unlock(state: &AtomicU64, list: &List) -> bool {
     state.fetch_and(!LOCKED, Ordering::SeqCst);
     !list.is_empty()
+}
+
+/// `suspend`: counts one more suspension (false, changing nothing, at the count's maximum).
+/// A drain in progress stops before its next item (`next_serial`).
+#[inline]
+pub(crate) fn suspend(state: &AtomicU64) -> bool {
+    let prev = state.fetch_add(SUSPEND_ONE, Ordering::SeqCst);
+    if prev & SUSPEND_MASK == SUSPEND_MASK {
+        state.fetch_sub(SUSPEND_ONE, Ordering::SeqCst);
+        return false;
+    }
+    true
+}
+
+/// `resume`: drops one suspension, then re-checks the list (`Ok(true)`: the caller must wake
+/// the queue, whose producers may have left their items to a drain while it was suspended).
+/// `Err(state)`, changing nothing, when the queue is not suspended.
+#[inline]
+pub(crate) fn resume(state: &AtomicU64, list: &List) -> Result<bool, u64> {
+    let mut s = state.load(Ordering::SeqCst);
+    loop {
+        if s & SUSPEND_MASK == 0 {
+            return Err(s);
+        }
+        match state.compare_exchange_weak(s, s - SUSPEND_ONE, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return Ok(!list.is_empty()),
+            Err(cur) => s = cur,
+        }
+    }
 }
 
 /// The serial drain's next item: none when the queue got suspended or deactivated, or its
@@ -115,34 +144,56 @@ mod loom_model {
         .collect()
     }
 
-    /// Producers' items (ids `0..per[0]`, then the next `per[1]`, ...) are each drained once,
-    /// in each producer's order, and the queue ends unlocked with an empty list: no item was
-    /// left behind by a drain that unlocked as it arrived (a lost wake-up).
-    fn check(per: &[usize]) {
-        let per = per.to_vec();
-        loom::model(move || {
-            let q = Arc::new(Queue {
-                state: AtomicU64::new(0),
-                list: List::new(),
-                drained: UnsafeCell::new(Vec::new()),
-            });
-            let mut start = 0;
-            let mut all = Vec::new();
-            let mut threads = Vec::new();
-            for &n in &per {
-                let mine = items(start..start + n);
-                start += n;
-                all.extend_from_slice(&mine);
-                let q = q.clone();
-                threads.push(thread::spawn(move || {
-                    for item in mine {
-                        enqueue(&q, item);
-                    }
-                }));
-            }
-            for t in threads {
-                t.join().unwrap();
-            }
+    /// A fresh, idle queue.
+    ///
+    /// Loom treats SeqCst accesses as AcqRel (its README, "Unsupported features"), except
+    /// that a SeqCst load does not return a SeqCst store older than another SeqCst store.
+    /// An atomic's initial value is not a SeqCst store, so a SeqCst load could still return
+    /// it after a newer SeqCst store: the store-buffering outcome that the "no lost wake-up"
+    /// argument (README.md) rules out with SeqCst, and C11 forbids. So the queue starts with
+    /// SeqCst stores of its idle values: a push and a pop of an item (the tail's swap and
+    /// compare-exchange), and a store to the state word.
+    fn new_queue() -> Arc<Queue> {
+        let q = Arc::new(Queue {
+            state: AtomicU64::new(0),
+            list: List::new(),
+            drained: UnsafeCell::new(Vec::new()),
+        });
+        let mut prime = TaskHeader::new(never_called, 0);
+        let p = NonNull::from(&mut prime);
+        // SAFETY: a live item in no list, popped again at once.
+        assert!(unsafe { q.list.push(p) });
+        assert_eq!(q.list.pop(), Some(p));
+        q.state.store(0, Ordering::SeqCst);
+        q
+    }
+
+    /// Starts one producer per entry of `per`, enqueuing that many items (ids `0..per[0]`,
+    /// then the next `per[1]`, ...). Returns the threads and the items.
+    fn producers(q: &Arc<Queue>, per: &[usize]) -> (Vec<thread::JoinHandle<()>>, Vec<usize>) {
+        let mut start = 0;
+        let mut all = Vec::new();
+        let mut threads = Vec::new();
+        for &n in per {
+            let mine = items(start..start + n);
+            start += n;
+            all.extend_from_slice(&mine);
+            let q = q.clone();
+            threads.push(thread::spawn(move || {
+                for item in mine {
+                    enqueue(&q, item);
+                }
+            }));
+        }
+        (threads, all)
+    }
+
+    /// Once every thread is done: the producers' items were each drained once, in each
+    /// producer's order, and the queue ends unlocked with an empty list (no item was left
+    /// behind by a drain that stopped as it arrived: a lost wake-up). Frees the items.
+    fn check_drained(q: &Queue, per: &[usize], all: Vec<usize>) {
+        let start: usize = per.iter().sum();
+        {
             assert_eq!(q.state.load(Ordering::SeqCst), 0, "left locked");
             assert!(q.list.is_empty(), "items left behind");
             let drained = q.drained.with(|d| unsafe { (*d).clone() });
@@ -154,7 +205,7 @@ mod loom_model {
                 "drained {drained:?}"
             );
             let mut first = 0;
-            for &n in &per {
+            for &n in per {
                 let mine: Vec<_> = drained
                     .iter()
                     .copied()
@@ -167,6 +218,36 @@ mod loom_model {
                 // SAFETY: from `items`, drained and no longer referenced.
                 drop(unsafe { Box::from_raw(item as *mut Item) });
             }
+        }
+    }
+
+    fn check(per: &[usize]) {
+        let per = per.to_vec();
+        loom::model(move || {
+            let q = new_queue();
+            let (threads, all) = producers(&q, &per);
+            for t in threads {
+                t.join().unwrap();
+            }
+            check_drained(&q, &per, all);
+        });
+    }
+
+    /// A suspend and a resume race a producer and its drain: the drain stops before an item
+    /// once the queue is suspended, and resume's re-check of the list restarts it.
+    #[test]
+    fn serial_suspend_resume_racing_enqueue() {
+        loom::model(|| {
+            let q = new_queue();
+            let (threads, all) = producers(&q, &[2]);
+            assert!(suspend(&q.state));
+            if resume(&q.state, &q.list).unwrap() && try_lock(&q.state) {
+                drain(&q);
+            }
+            for t in threads {
+                t.join().unwrap();
+            }
+            check_drained(&q, &[2], all);
         });
     }
 

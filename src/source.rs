@@ -15,6 +15,9 @@
 //! which makes delivery level-triggered without spinning; a repeating timer likewise goes back
 //! into the timer heap only after its handler ran.
 //!
+//! The transitions of the state word are the functions of `source/state.rs`; its loom model
+//! (`ctest -L loom`) races a cancel against merges and the handler runs they cause.
+//!
 //! Cancellation is final: once `CANCELED` is set, `merge` drops data, and the link is runnable
 //! only to run the cancel handler; that run also clears `PENDING` and `REG_PENDING` and sets
 //! `CANCEL_DONE`, after which the link is never enqueued again, so the last reference (the

@@ -29,7 +29,7 @@ enum Notify {
         queue: QueueRef,
         task: task::SendPtr,
     },
-    /// The loom model's notification (`src/loom_tests.rs`): called where a task is enqueued.
+    /// The loom model's notification (`loom_model` below): called where a task is enqueued.
     #[cfg(all(loom, test))]
     Probe(Box<dyn FnOnce() + Send>),
 }

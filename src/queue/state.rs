@@ -1,5 +1,5 @@
 //! The serial queue's enqueue/drain protocol on its state word and list, as functions of
-//! those two alone (no pool, no references), so that the loom model (`src/loom_tests.rs`)
+//! those two alone (no pool, no references), so that the loom model (`loom_model` below)
 //! runs exactly what `QueueInner::wakeup`, `unlock` and the serial drain run. See README.md,
 //! "No lost wake-ups".
 

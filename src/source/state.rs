@@ -1,5 +1,5 @@
 //! The source's state-word transitions (see the state machine in `source.rs`), as functions
-//! of the word alone, so that the loom model (`src/loom_tests.rs`) runs exactly what
+//! of the word alone, so that the loom model (`loom_model` below) runs exactly what
 //! `SourceInner::merge`, `schedule`, `run` and `cancel` run.
 
 use super::{CANCELED, CANCEL_DONE, ENQUEUED, INACTIVE, PENDING, REG_PENDING, SUSPEND_MASK};

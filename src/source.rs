@@ -466,12 +466,10 @@ impl SourceInner {
 
     /// Starts the source: registers it with the reactor and lets it deliver.
     pub(crate) fn activate(self: &Arc<Self>) -> Result<(), Error> {
-        let prev = self.state.fetch_and(!INACTIVE, Ordering::AcqRel);
-        if prev & INACTIVE == 0 {
+        let Some(prev) = state::activate(&self.state) else {
             return Ok(());
-        }
+        };
         if prev & CANCELED == 0 {
-            self.state.fetch_or(REG_PENDING, Ordering::AcqRel);
             if let Err(e) = self.register() {
                 // As libdispatch: a source that cannot be registered is cancelled (its cancel
                 // handler runs once, its registration handler never).

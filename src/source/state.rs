@@ -88,6 +88,26 @@ pub(crate) fn end_run(state: &AtomicU64) -> bool {
     runnable(prev & !ENQUEUED)
 }
 
+/// `activate`: clears INACTIVE and, unless cancelled, sets REG_PENDING, in one step (a merge
+/// that finds the source active then finds the registration pending too, so the registration
+/// handler runs first); the previous state when this call activated, `None` when the source
+/// was active already.
+#[inline]
+pub(crate) fn activate(state: &AtomicU64) -> Option<u64> {
+    let mut s = state.load(Ordering::Acquire);
+    loop {
+        if s & INACTIVE == 0 {
+            return None;
+        }
+        let reg = if s & CANCELED == 0 { REG_PENDING } else { 0 };
+        let new = (s & !INACTIVE) | reg;
+        match state.compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return Some(s),
+            Err(cur) => s = cur,
+        }
+    }
+}
+
 /// Sets CANCELED; the previous state when this call cancelled, `None` when one before did.
 #[inline]
 pub(crate) fn cancel(state: &AtomicU64) -> Option<u64> {
@@ -109,12 +129,15 @@ mod loom_model {
 
     #[derive(Default)]
     struct Log {
+        registrations: u64,
         events: u64,
         data: u64,
         cancels: u64,
     }
 
     struct Source {
+        /// Created inactive, activated by the model (else active and registered).
+        registers: bool,
         state: AtomicU64,
         pending: AtomicU64,
         /// Touched only by handlers, which the one link serialises: loom also checks that
@@ -135,7 +158,18 @@ mod loom_model {
     fn run_link(s: &Source) {
         loop {
             match begin_run(&s.state) {
-                Run::Stopped | Run::Idle | Run::Registration => {}
+                Run::Stopped | Run::Idle => {}
+                Run::Registration => handler(s, |l| {
+                    assert_eq!(
+                        l.cancels, 0,
+                        "the registration handler after the cancel handler"
+                    );
+                    assert_eq!(
+                        l.events, 0,
+                        "the registration handler after an event handler"
+                    );
+                    l.registrations += 1;
+                }),
                 Run::Cancel { first } => {
                     s.pending.store(0, Ordering::Release);
                     if first {
@@ -147,6 +181,9 @@ mod loom_model {
                     if d != 0 && !is_canceled(&s.state) {
                         handler(s, |l| {
                             assert_eq!(l.cancels, 0, "an event handler after the cancel handler");
+                            if s.registers {
+                                assert_eq!(l.registrations, 1, "an event before registration");
+                            }
                             l.events += 1;
                             l.data += d;
                         });
@@ -183,6 +220,7 @@ mod loom_model {
     fn cancel_racing_merges_and_handler_runs() {
         loom::model(|| {
             let s = Arc::new(Source {
+                registers: false,
                 state: AtomicU64::new(0),
                 pending: AtomicU64::new(0),
                 log: UnsafeCell::new(Log::default()),
@@ -208,6 +246,45 @@ mod loom_model {
                 assert_eq!(l.cancels, 1);
                 assert!(l.events <= 2);
                 assert!([0, 1, 2, 3].contains(&l.data), "data {}", l.data);
+            });
+        });
+    }
+
+    /// An activation races a merge and a cancel on a source created inactive: the
+    /// registration handler runs at most once, before any event handler and never after the
+    /// cancel handler, which runs exactly once.
+    #[test]
+    fn activate_racing_merge_and_cancel() {
+        loom::model(|| {
+            let s = Arc::new(Source {
+                registers: true,
+                state: AtomicU64::new(INACTIVE),
+                pending: AtomicU64::new(0),
+                log: UnsafeCell::new(Log::default()),
+            });
+            let activator = {
+                let s = s.clone();
+                thread::spawn(move || {
+                    if activate(&s.state).is_some() && try_enqueue(&s.state) {
+                        run_link(&s);
+                    }
+                })
+            };
+            let canceller = {
+                let s = s.clone();
+                thread::spawn(move || cancel_source(&s))
+            };
+            merge(&s, 1);
+            activator.join().unwrap();
+            canceller.join().unwrap();
+            let st = s.state.load(Ordering::SeqCst);
+            assert_eq!(st & (ENQUEUED | INACTIVE), 0);
+            assert_ne!(st & CANCEL_DONE, 0, "cancel never completed");
+            s.log.with(|l| {
+                // SAFETY: every thread is done.
+                let l = unsafe { &*l };
+                assert_eq!(l.cancels, 1);
+                assert!(l.registrations <= 1);
             });
         });
     }

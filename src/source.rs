@@ -15,8 +15,10 @@
 //! which makes delivery level-triggered without spinning; a repeating timer likewise goes back
 //! into the timer heap only after its handler ran.
 //!
-//! The transitions of the state word are the functions of `source/state.rs`; its loom model
-//! (`ctest -L loom`) races a cancel against merges and the handler runs they cause.
+//! The transitions of the state word are the functions of `source/state.rs`; its loom models
+//! (`ctest -L loom`) race a cancel against merges and the handler runs they cause, and an
+//! activation against a merge and a cancel (`activate` clears INACTIVE and sets REG_PENDING
+//! in one step, so the registration handler always runs before the first event handler).
 //!
 //! Cancellation is final: once `CANCELED` is set, `merge` drops data, and the link is runnable
 //! only to run the cancel handler; that run also clears `PENDING` and `REG_PENDING` and sets

@@ -1,5 +1,5 @@
 # CTest entries. Included from the top-level CMakeLists.txt when BUILD_TESTING
-# is on. Labels: rust, c, compat, header, install, go (ctest -L <label>).
+# is on. Labels: rust, loom, c, compat, header, install, go (ctest -L <label>).
 
 # --- Rust suites, plus the header/ABI checks of the tests/abi-check member ---
 add_test(NAME cargo_test
@@ -7,6 +7,17 @@ add_test(NAME cargo_test
   WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")
 # The first debug build of the crate and its tests is slow on small machines.
 set_tests_properties(cargo_test PROPERTIES TIMEOUT 900 LABELS rust)
+
+# --- Model checks: loom runs the real state-word functions of the serial queue's
+# enqueue/drain, the semaphore, the group and the source (src/atomics.rs) through every
+# interleaving up to LOOM_MAX_PREEMPTIONS preemptions: the unit tests named loom_model, built
+# with --cfg loom in a target dir of their own (the flag changes every crate's build). ---
+add_test(NAME loom_model
+  COMMAND "${CARGO_EXECUTABLE}" test --release -p rgcd --lib
+    --target-dir "${CMAKE_BINARY_DIR}/cargo-loom" loom_model
+  WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")
+set_tests_properties(loom_model PROPERTIES TIMEOUT 600 LABELS loom
+  ENVIRONMENT "RUSTFLAGS=--cfg loom;LOOM_MAX_PREEMPTIONS=3")
 
 # --- C tests: one program per file in tests/c, one CTest entry each ---
 file(GLOB _rgcd_c_tests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/c/*.c")

@@ -30,6 +30,7 @@
 mod after;
 mod alloc;
 mod apply;
+mod atomics;
 mod data;
 mod error;
 mod event;

@@ -5,9 +5,9 @@
 //! destroyed with items still pending). The same header is embedded in every queue (`link`),
 //! so a queue that becomes runnable is enqueued on its target with no allocation.
 
+use crate::atomics::AtomicPtr;
 use std::mem::{align_of, size_of, ManuallyDrop};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::AtomicPtr;
 
 /// What `call` should do with the item.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub(crate) struct TaskHeader {
 }
 
 impl TaskHeader {
-    pub(crate) const fn new(call: CallFn, flags: usize) -> Self {
+    pub(crate) fn new(call: CallFn, flags: usize) -> Self {
         TaskHeader {
             next: AtomicPtr::new(ptr::null_mut()),
             call,

@@ -90,11 +90,7 @@ impl QueueInner {
         let end = with_frame(self, || {
             let mut n = 0u32;
             loop {
-                let s = self.state.load(Ordering::Acquire);
-                if s & (SUSPEND_MASK | INACTIVE) != 0 {
-                    return End::Unlock;
-                }
-                let Some(t) = self.list.pop() else {
+                let Some(t) = super::state::next_serial(&self.state, &self.list) else {
                     return End::Unlock;
                 };
                 // SAFETY: popped items are owned here.

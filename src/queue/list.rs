@@ -10,9 +10,10 @@
 //! their state word (the lost-wake-up check, see `queue/README.md`); links are Release and the
 //! consumer's loads Acquire, so a popped node's contents are visible.
 
+use crate::atomics::{spin_loop, AtomicPtr};
 use crate::task::TaskHeader;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::Ordering;
 
 pub(crate) struct List {
     head: AtomicPtr<TaskHeader>,
@@ -20,7 +21,7 @@ pub(crate) struct List {
 }
 
 impl List {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         List {
             head: AtomicPtr::new(ptr::null_mut()),
             tail: AtomicPtr::new(ptr::null_mut()),
@@ -64,7 +65,7 @@ impl List {
                 return None;
             }
             // A producer is between its swap and setting head.
-            std::hint::spin_loop();
+            spin_loop();
         }
     }
 
@@ -90,7 +91,7 @@ impl List {
                 if !n.is_null() {
                     break n;
                 }
-                std::hint::spin_loop();
+                spin_loop();
             };
             self.head.store(next, Ordering::Release);
         }

@@ -8,8 +8,10 @@ mod label;
 pub(crate) mod list;
 mod main_queue;
 mod qref;
+pub(crate) mod state;
 mod sync;
 
+use crate::atomics::AtomicU64;
 use crate::error::{Error, ErrorKind};
 use crate::object::{Finalizer, Kind, ObjExtras, ObjHeader};
 use crate::pool::{pool, Job, NUM_ROOTS};
@@ -20,7 +22,7 @@ use label::Label;
 use list::List;
 use std::ffi::{c_void, CStr};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 pub(crate) use qref::QueueRef;
@@ -541,20 +543,8 @@ impl QueueInner {
 
     /// Makes a non-empty, unlocked, runnable queue drain on its target.
     pub(crate) fn wakeup(&self) {
-        let mut s = self.state.load(Ordering::SeqCst);
-        loop {
-            if s & (LOCKED | INACTIVE | SUSPEND_MASK) != 0 {
-                return;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s | LOCKED,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(cur) => s = cur,
-            }
+        if !state::try_lock(&self.state) {
+            return;
         }
         // SAFETY: the drain owns this reference until it unlocks.
         unsafe { retain_raw(self) };
@@ -570,8 +560,7 @@ impl QueueInner {
     /// Clears LOCKED, waking the queue again if items arrived meanwhile.
     #[inline]
     pub(crate) fn unlock(&self, release: bool) {
-        self.state.fetch_and(!LOCKED, Ordering::SeqCst);
-        if !self.list.is_empty() {
+        if state::unlock(&self.state, &self.list) {
             self.wakeup();
         }
         if release {
@@ -587,9 +576,7 @@ impl QueueInner {
                 "global queues cannot be suspended",
             ));
         }
-        let prev = self.state.fetch_add(SUSPEND_ONE, Ordering::SeqCst);
-        if prev & SUSPEND_MASK == SUSPEND_MASK {
-            self.state.fetch_sub(SUSPEND_ONE, Ordering::SeqCst);
+        if !state::suspend(&self.state) {
             return Err(Error::new(ErrorKind::State, "suspend count overflow"));
         }
         Ok(())
@@ -602,30 +589,17 @@ impl QueueInner {
                 "global queues cannot be resumed",
             ));
         }
-        let mut s = self.state.load(Ordering::SeqCst);
-        loop {
-            if s & SUSPEND_MASK == 0 {
-                if s & INACTIVE != 0 {
-                    // libdispatch: resuming an inactive, unsuspended object activates it.
-                    return self.activate();
-                }
+        match state::resume(&self.state, &self.list) {
+            Ok(true) => self.wakeup(),
+            Ok(false) => {}
+            // libdispatch: resuming an inactive, unsuspended object activates it.
+            Err(s) if s & INACTIVE != 0 => return self.activate(),
+            Err(_) => {
                 return Err(Error::new(
                     ErrorKind::State,
                     "resume of a queue that is not suspended (over-resume)",
-                ));
+                ))
             }
-            match self.state.compare_exchange_weak(
-                s,
-                s - SUSPEND_ONE,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(cur) => s = cur,
-            }
-        }
-        if !self.list.is_empty() {
-            self.wakeup();
         }
         Ok(())
     }

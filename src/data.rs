@@ -128,6 +128,11 @@ unsafe impl Sync for DataInner {}
 impl Drop for DataInner {
     fn drop(&mut self) {
         self.obj.kill();
+        // Quarantined like every other object, so a stale handle is refused (the empty object
+        // is never dropped).
+        // SAFETY: built by `new_arc` (the empty object, which is not, lives forever), dropped
+        // now, tag killed.
+        unsafe { crate::object::retire_arc(self) };
     }
 }
 
@@ -162,7 +167,7 @@ impl DataInner {
     }
 
     fn leaf(ptr: *const u8, len: usize, owner: Owner) -> Arc<DataInner> {
-        Arc::new(DataInner {
+        crate::object::new_arc(DataInner {
             obj: ObjHeader::new(Kind::Data, 0),
             size: len,
             repr: Repr::Leaf(Leaf { ptr, len, owner }),
@@ -229,7 +234,7 @@ impl DataInner {
             }
             _ => {
                 let size = regions.iter().map(|r| r.len).sum();
-                Arc::new(DataInner {
+                crate::object::new_arc(DataInner {
                     obj: ObjHeader::new(Kind::Data, 0),
                     size,
                     repr: Repr::Composite(regions.into_boxed_slice()),

@@ -121,9 +121,9 @@ fn miri_handles_stale_and_foreign_are_refused() {
         assert_eq!(rgcd_semaphore_signal(s), RGCD_ETYPE);
 
         assert_eq!(rgcd_release(ptr::null_mut()), RGCD_EINVAL);
-        // Memory that is no rgcd object (aligned like one, readable, zeroed).
-        let foreign = [0u64; 4];
-        assert_eq!(rgcd_retain(foreign.as_ptr() as *mut c_void), RGCD_ETYPE);
+        // Memory that is no rgcd object (aligned like one, writable as C memory is, zeroed).
+        let mut foreign = [0u64; 4];
+        assert_eq!(rgcd_retain(foreign.as_mut_ptr() as *mut c_void), RGCD_ETYPE);
         // A group handle where a semaphore is wanted.
         let g = rgcd_group_create();
         assert_eq!(rgcd_semaphore_signal(g as rgcd_semaphore_t), RGCD_ETYPE);

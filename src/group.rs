@@ -40,6 +40,7 @@ impl Notify {
         match self {
             Notify::Queue { queue, task } => {
                 let t = NonNull::new(task.0 as *mut TaskHeader).expect("non-null");
+                crate::tsan::release(t.as_ptr());
                 // SAFETY: the notification item was never enqueued before.
                 unsafe { queue.enqueue(t) };
             }
@@ -102,6 +103,7 @@ impl GroupInner {
 
     #[inline]
     pub(crate) fn leave(&self) -> Result<(), Error> {
+        crate::tsan::release(self);
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s < ONE {
@@ -159,6 +161,8 @@ impl GroupInner {
         };
         // Notifications are enqueued before blocked waiters wake, as in libdispatch: a
         // waiter that then syncs onto a notification's queue finds the notification ahead.
+        // Every leave happens before the notifications (their items were made earlier).
+        crate::tsan::acquire(self);
         for n in notify {
             n.deliver();
         }
@@ -168,12 +172,17 @@ impl GroupInner {
     /// Waits until the count is zero or `deadline` passes.
     pub(crate) fn wait(&self, deadline: Time) -> Result<(), Error> {
         if self.state.load(Ordering::Acquire) >> 1 == 0 {
+            crate::tsan::acquire(self);
             return Ok(());
         }
         if deadline.remaining_ns() == Some(0) {
             return Err(Error::timed_out());
         }
-        self.wait_slow(deadline)
+        let r = self.wait_slow(deadline);
+        if r.is_ok() {
+            crate::tsan::acquire(self);
+        }
+        r
     }
 
     #[cold]
@@ -225,6 +234,8 @@ impl GroupInner {
                 return;
             }
         }
+        // The group is empty: every leave happens before the notification.
+        crate::tsan::acquire(self);
         n.deliver();
     }
 

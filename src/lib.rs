@@ -45,6 +45,7 @@ mod semaphore;
 mod source;
 mod task;
 mod time;
+mod tsan;
 
 pub use apply::apply;
 pub use data::Data;

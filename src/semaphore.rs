@@ -82,7 +82,11 @@ impl SemaphoreInner {
                 .value
                 .compare_exchange_weak(v, v - 1, Ordering::Acquire, Ordering::Relaxed)
             {
-                Ok(_) => return true,
+                Ok(_) => {
+                    // The signals before this permit happen before the wait returns.
+                    crate::tsan::acquire(self);
+                    return true;
+                }
                 Err(cur) => v = cur,
             }
         }
@@ -95,9 +99,14 @@ impl SemaphoreInner {
         // we wait then frees nothing under us.
         let this = self.keep_alive();
         if this.value.fetch_sub(1, Ordering::Acquire) > 0 {
+            crate::tsan::acquire(self);
             return Ok(());
         }
-        crate::pool::blocking(|| this.block(deadline))
+        let r = crate::pool::blocking(|| this.block(deadline));
+        if r.is_ok() {
+            crate::tsan::acquire(self);
+        }
+        r
     }
 
     /// Waits for the permit of a claim already counted in `value`.
@@ -161,6 +170,7 @@ impl SemaphoreInner {
     /// `signal_slow`), `None` when it changed nothing because the count is at `isize::MAX`.
     #[inline]
     pub(crate) fn begin_signal(&self) -> Option<bool> {
+        crate::tsan::release(self);
         let mut v = self.value.load(Ordering::Relaxed);
         loop {
             if v == isize::MAX {

@@ -296,6 +296,8 @@ impl SourceInner {
     }
 
     fn set_handler(&self, which: Which, h: Handler) {
+        // Setting a handler (and its context) happens before the handler runs.
+        crate::tsan::release(self);
         let old = {
             let mut hs = self.handlers.lock().unwrap();
             let slot = match which {
@@ -353,6 +355,7 @@ impl SourceInner {
     }
 
     fn call(&self, which: Which) {
+        crate::tsan::acquire(self);
         let h = {
             let hs = self.handlers.lock().unwrap();
             match which {
@@ -369,6 +372,8 @@ impl SourceInner {
             Handler::Ctx(h) => unsafe { (h.f)(h.ctx.0) },
             Handler::Rust(f) => (f.lock().unwrap_or_else(|e| e.into_inner()))(),
         }));
+        // Handlers of one source never overlap: each is before the next.
+        crate::tsan::release(self);
         if let Err(p) = r {
             crate::queue::report_panic(&*p);
         }
@@ -377,6 +382,8 @@ impl SourceInner {
     /// Merges event data and schedules delivery. A cancelled source takes no more data.
     pub(crate) fn merge(&self, value: u64) {
         use SourceKind::*;
+        // A merge (its caller's past) happens before the handler that delivers its data.
+        crate::tsan::release(self);
         if self.is_canceled() {
             return;
         }
@@ -407,6 +414,8 @@ impl SourceInner {
 
     /// Enqueues the link if the source has something to deliver and may deliver it.
     fn schedule(&self) {
+        // Activate, resume, cancel: before the handlers they let run.
+        crate::tsan::release(self);
         if !state::try_enqueue(&self.state) {
             return;
         }

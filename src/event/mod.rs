@@ -732,6 +732,8 @@ impl Reactor {
                 ctx,
             })
         };
+        // The caller's past happens before the item runs (`task::invoke` acquires).
+        crate::tsan::release(node);
         let mut head = self.incoming.load(Ordering::Relaxed);
         loop {
             // SAFETY: the node is ours until the CAS publishes it.

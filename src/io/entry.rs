@@ -4,7 +4,7 @@
 //! read and a write source that wake it when the fd is ready (see `README.md`).
 
 use super::op::{Dir, Op, Progress, MAX_BACKLOG};
-use crate::data::{DataInner, Owner};
+use crate::data::{BoxedBytes, DataInner, Owner};
 use crate::source::{Source, SourceKind};
 use crate::{Queue, Time};
 use std::collections::{HashMap, VecDeque};
@@ -526,11 +526,9 @@ impl FdEntry {
             }
             Ok(n) => {
                 let d = if n >= chunk / KEEP_FRACTION {
-                    let ptr = b.as_ptr();
-                    let owner = Owner::Recycle {
-                        buf: b,
-                        to: give_back,
-                    };
+                    let buf = BoxedBytes::new(b);
+                    let ptr = buf.as_ptr();
+                    let owner = Owner::Recycle { buf, to: give_back };
                     // SAFETY: `n` bytes of the buffer, which the owner keeps alive.
                     unsafe { DataInner::create(ptr, n, owner) }.expect("non-null buffer")
                 } else {

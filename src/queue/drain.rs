@@ -37,8 +37,13 @@ pub(crate) fn report_panic(p: &(dyn std::any::Any + Send)) {
 pub(crate) fn execute(job: Job) {
     // SAFETY: the job keeps its queue alive.
     let q = unsafe { &*job.queue };
+    let reader = q.flavor() == Flavor::Concurrent;
+    if reader {
+        crate::tsan::enter_reader(q);
+    }
     with_frame(q, || run_task(job.task));
-    if q.flavor() == Flavor::Concurrent {
+    if reader {
+        crate::tsan::exit_reader(q);
         q.exit_reader();
         // SAFETY: the reference taken by `forward`.
         unsafe { release_raw(q) };
@@ -99,10 +104,14 @@ impl QueueInner {
                     if self.target().flavor() == Flavor::Root {
                         return End::Handoff(t);
                     }
+                    crate::tsan::enter_exclusive(self);
                     // SAFETY: a waiter popped from this queue.
                     unsafe { SyncWaiter::run_here(t, self) };
+                    crate::tsan::exit_exclusive(self);
                 } else {
+                    crate::tsan::enter_exclusive(self);
                     run_task(t);
+                    crate::tsan::exit_exclusive(self);
                     if flags & RETARGET != 0 {
                         return End::Yield;
                     }
@@ -160,7 +169,9 @@ impl QueueInner {
                     unsafe { SyncWaiter::hand_off(t) };
                     return;
                 }
+                crate::tsan::enter_exclusive(self);
                 with_frame(self, || run_task(t));
+                crate::tsan::exit_exclusive(self);
                 if flags & RETARGET != 0 {
                     self.schedule();
                     return;

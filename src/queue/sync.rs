@@ -188,6 +188,10 @@ fn try_acquire_chain(
             release_chain(&held[..n]);
             return None;
         }
+        match held[n].1 {
+            Hold::Lock => crate::tsan::enter_exclusive(cur),
+            Hold::Reader => crate::tsan::enter_reader(cur),
+        }
         n += 1;
         // The queue runs as an (ordinary) item of its target.
         reader = true;
@@ -210,8 +214,14 @@ fn release_chain(held: &[(*const QueueInner, Hold)]) {
         // SAFETY: queues in the chain are alive (the caller holds the first one).
         let q = unsafe { &*q };
         match h {
-            Hold::Lock => q.unlock(false),
-            Hold::Reader => q.exit_reader(),
+            Hold::Lock => {
+                crate::tsan::exit_exclusive(q);
+                q.unlock(false)
+            }
+            Hold::Reader => {
+                crate::tsan::exit_reader(q);
+                q.exit_reader()
+            }
         }
     }
 }
@@ -267,6 +277,7 @@ impl SyncWaiter {
     pub(super) unsafe fn run_here(t: NonNull<TaskHeader>, q: &QueueInner) {
         // SAFETY: per the contract; the caller is parked until we set DONE.
         let w = unsafe { &*(t.as_ptr() as *const SyncWaiter) };
+        crate::tsan::acquire(w);
         let work = w.work;
         // SAFETY: the closure lives on the parked caller's stack.
         with_frame(q, || unsafe { (*work)() });
@@ -276,6 +287,7 @@ impl SyncWaiter {
     fn wake(&self, state: u32) {
         // Clone first: once `state` is set the waiter may return and free itself.
         let th = self.thread.clone();
+        crate::tsan::release(self);
         self.state.store(state, Ordering::Release);
         th.unpark();
     }
@@ -304,8 +316,10 @@ pub(crate) fn sync_serial_f(q: &QueueInner, f: CFunction, ctx: *mut c_void) -> b
         prev: cell.get(),
     };
     cell.set(&frame);
+    crate::tsan::enter_exclusive(q);
     // SAFETY: the caller's function and context.
     unsafe { f(ctx) };
+    crate::tsan::exit_exclusive(q);
     cell.set(frame.prev);
     q.unlock(false);
     true
@@ -334,9 +348,11 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
         struct Unlock<'a>(&'a QueueInner);
         impl Drop for Unlock<'_> {
             fn drop(&mut self) {
+                crate::tsan::exit_exclusive(self.0);
                 self.0.unlock(false);
             }
         }
+        crate::tsan::enter_exclusive(q);
         let _unlock = Unlock(q);
         with_frame(q, work);
         return Ok(());
@@ -362,6 +378,7 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
         thread: thread::current(),
         state: AtomicU32::new(WAITING),
     };
+    crate::tsan::release(&waiter);
     // SAFETY: the waiter stays alive (we block below until the queue is done with it).
     unsafe { q.enqueue(NonNull::from(&waiter.header)) };
     crate::pool::blocking(|| {
@@ -370,11 +387,19 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
         }
     });
     let state = waiter.state.load(Ordering::Acquire);
+    crate::tsan::acquire(&waiter);
     if state != DONE {
+        if state == ADMITTED {
+            crate::tsan::enter_reader(q);
+        } else {
+            crate::tsan::enter_exclusive(q);
+        }
         let r = catch_unwind(AssertUnwindSafe(|| with_frame(q, &mut *work)));
         if state == ADMITTED {
+            crate::tsan::exit_reader(q);
             q.exit_reader();
         } else {
+            crate::tsan::exit_exclusive(q);
             q.unlock(true);
         }
         if let Err(p) = r {

@@ -321,12 +321,12 @@ static inline dispatch_queue_t dispatch_queue_create_with_target(const char *lab
 }
 
 /* rgcd_get_global_queue: the borrowed root queue for a QoS class or legacy
- * priority; flags must be 0. */
+ * priority; flags is 0 or DISPATCH_QUEUE_OVERCOMMIT (dispatch/private.h), which gives
+ * the overcommit root of the class (its work gets a thread whenever it waits). */
 static inline dispatch_queue_global_t dispatch_get_global_queue(intptr_t identifier,
                                                                 uintptr_t flags)
 {
-    /* DISPATCH_QUEUE_OVERCOMMIT (dispatch/private.h) is accepted: the pool grows anyway. */
-    return rgcd_get_global_queue(identifier, flags & ~RGCD_DISPATCH_STATIC(uintptr_t, RGCD_DISPATCH_OVERCOMMIT));
+    return rgcd_get_global_queue(identifier, flags);
 }
 
 /* rgcd_get_main_queue: the borrowed queue drained by dispatch_main() on the main thread. */

@@ -17,6 +17,13 @@ use std::time::{Duration, Instant};
 
 /// Number of root (global) queues: one per QoS class, highest first.
 pub(crate) const NUM_ROOTS: usize = 6;
+/// Injectors: one per root, then one per overcommit root (`overcommit_injector`).
+const NUM_INJECTORS: usize = 2 * NUM_ROOTS;
+
+/// The injector of the overcommit root of class `index`.
+pub(crate) const fn overcommit_injector(index: usize) -> usize {
+    NUM_ROOTS + index
+}
 
 /// How long an idle worker keeps looking for work before it sleeps. A thread wake-up costs
 /// tens of microseconds on a loaded machine, so spinning a little longer than that keeps
@@ -53,7 +60,7 @@ pub(crate) struct WorkerShared {
 }
 
 pub(crate) struct Pool {
-    injectors: [Injector<Job>; NUM_ROOTS],
+    injectors: [Injector<Job>; NUM_INJECTORS],
     stealers: RwLock<Vec<(usize, Stealer<Job>)>>,
     workers: Mutex<Vec<Arc<WorkerShared>>>,
     /// Parked workers, most recent last.
@@ -138,8 +145,15 @@ impl Pool {
         self.injectors.iter().any(|i| !i.is_empty())
     }
 
+    /// Is work waiting on an overcommit root? Such work gets a thread whatever the CPU
+    /// count (`notify_slow`).
+    #[inline]
+    fn overcommit_pending(&self) -> bool {
+        self.injectors[NUM_ROOTS..].iter().any(|i| !i.is_empty())
+    }
+
     /// Called after work became available: wake a sleeper unless someone is already looking,
-    /// or start a worker while fewer than one per CPU are active.
+    /// or start a worker while fewer than one per CPU are active (or overcommit work waits).
     #[inline]
     pub(crate) fn notify_work(&'static self) {
         fence(Ordering::SeqCst);
@@ -156,7 +170,7 @@ impl Pool {
         }
         let threads = self.threads.load(Ordering::SeqCst);
         let blocked = self.blocked.load(Ordering::SeqCst);
-        if threads.saturating_sub(blocked) < self.ncpu {
+        if threads.saturating_sub(blocked) < self.ncpu || self.overcommit_pending() {
             self.spawn_worker();
         } else {
             self.monitor.poke(self);
@@ -253,9 +267,20 @@ impl Pool {
         if let Some(j) = local.pop() {
             return Some(j);
         }
-        for inj in &self.injectors {
+        for class in 0..NUM_ROOTS {
+            // Overcommit work first within a class, one job at a time: a job taken in a
+            // batch would wait in this worker's deque, where nobody counts it as waiting
+            // for a thread of its own.
+            let oc = &self.injectors[overcommit_injector(class)];
             loop {
-                match inj.steal_batch_and_pop(local) {
+                match oc.steal() {
+                    Steal::Success(j) => return Some(j),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+            loop {
+                match self.injectors[class].steal_batch_and_pop(local) {
                     Steal::Success(j) => return Some(j),
                     Steal::Empty => break,
                     Steal::Retry => continue,

@@ -61,6 +61,8 @@ pub(crate) struct WorkerShared {
 
 pub(crate) struct Pool {
     injectors: [Injector<Job>; NUM_INJECTORS],
+    /// An overcommit root exists: only then are their injectors looked at.
+    overcommit_used: AtomicBool,
     stealers: RwLock<Vec<(usize, Stealer<Job>)>>,
     workers: Mutex<Vec<Arc<WorkerShared>>>,
     /// Parked workers, most recent last.
@@ -114,6 +116,7 @@ impl Pool {
         let ncpu = thread::available_parallelism().map_or(2, |n| n.get());
         Pool {
             injectors: Default::default(),
+            overcommit_used: AtomicBool::new(false),
             stealers: RwLock::new(Vec::new()),
             workers: Mutex::new(Vec::new()),
             idle: Mutex::new(Vec::new()),
@@ -142,14 +145,20 @@ impl Pool {
     /// Is any root queue non-empty?
     #[inline]
     pub(crate) fn has_pending(&self) -> bool {
-        self.injectors.iter().any(|i| !i.is_empty())
+        self.injectors[..NUM_ROOTS].iter().any(|i| !i.is_empty()) || self.overcommit_pending()
+    }
+
+    /// The overcommit roots were created: from now on their injectors are looked at.
+    pub(crate) fn enable_overcommit(&self) {
+        self.overcommit_used.store(true, Ordering::SeqCst);
     }
 
     /// Is work waiting on an overcommit root? Such work gets a thread whatever the CPU
     /// count (`notify_slow`).
     #[inline]
     fn overcommit_pending(&self) -> bool {
-        self.injectors[NUM_ROOTS..].iter().any(|i| !i.is_empty())
+        self.overcommit_used.load(Ordering::Relaxed)
+            && self.injectors[NUM_ROOTS..].iter().any(|i| !i.is_empty())
     }
 
     /// Called after work became available: wake a sleeper unless someone is already looking,
@@ -267,12 +276,14 @@ impl Pool {
         if let Some(j) = local.pop() {
             return Some(j);
         }
+        let overcommit = self.overcommit_used.load(Ordering::Relaxed);
         for class in 0..NUM_ROOTS {
             // Overcommit work first within a class, one job at a time: a job taken in a
             // batch would wait in this worker's deque, where nobody counts it as waiting
-            // for a thread of its own.
+            // for a thread of its own. (`is_empty` first: a `steal` from an empty injector
+            // costs a SeqCst fence.)
             let oc = &self.injectors[overcommit_injector(class)];
-            loop {
+            while overcommit && !oc.is_empty() {
                 match oc.steal() {
                     Steal::Success(j) => return Some(j),
                     Steal::Empty => break,

@@ -238,6 +238,7 @@ pub(crate) fn root(index: usize) -> &'static QueueInner {
 /// items wait in their own injector (`pool::overcommit_injector`).
 pub(crate) fn overcommit_root(index: usize) -> &'static QueueInner {
     let roots = OVERCOMMIT_ROOTS.get_or_init(|| {
+        pool().enable_overcommit();
         let mut r = [0usize; NUM_ROOTS];
         for (i, slot) in r.iter_mut().enumerate() {
             let q = QueueInner::raw(

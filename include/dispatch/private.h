@@ -29,7 +29,7 @@ extern "C" {
 /* rgcd_queue_set_width: see the note at the top of this file. */
 static inline void dispatch_queue_set_width(dispatch_queue_t queue, long width)
 {
-    (void)rgcd_queue_set_width(queue, (intptr_t)width);
+    (void)rgcd_queue_set_width(queue, RGCD_DISPATCH_STATIC(intptr_t, width));
 }
 
 #ifdef __cplusplus

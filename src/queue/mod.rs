@@ -1063,6 +1063,21 @@ impl Queue {
         Queue::from_static(root(qos.root_index()))
     }
 
+    /// The overcommit global queue of a QoS class: work waiting on it gets a thread of its
+    /// own whatever the CPU count (up to `RGCD_MAX_THREADS`), for work that spins or waits
+    /// outside rgcd (libdispatch's private `DISPATCH_QUEUE_OVERCOMMIT`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rgcd::{Qos, Queue};
+    /// let q = Queue::global_overcommit(Qos::Default);
+    /// assert_eq!(q.exec_sync(|| 7).unwrap(), 7);
+    /// ```
+    pub fn global_overcommit(qos: Qos) -> Queue {
+        Queue::from_static(overcommit_root(qos.root_index()))
+    }
+
     /// The main queue, drained by [`main`] on the main thread.
     pub fn main() -> Queue {
         Queue::from_static(main_queue())
@@ -1129,6 +1144,21 @@ impl Queue {
     /// Changes the target queue.
     pub fn set_target(&self, target: &Queue) -> Result<(), Error> {
         self.inner.set_target(&target.inner)
+    }
+
+    /// Limits a concurrent queue to `width` items at once (at least 1; above 255: no limit
+    /// of its own, the default). Fails with [`ErrorKind::NotSupported`] for a serial or
+    /// global queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = rgcd::Queue::concurrent("io");
+    /// q.set_width(4).unwrap();
+    /// assert!(rgcd::Queue::serial("s").set_width(4).is_err());
+    /// ```
+    pub fn set_width(&self, width: usize) -> Result<(), Error> {
+        self.inner.set_width((width as u64).max(1))
     }
 
     /// The QoS class the queue was created with.

@@ -61,8 +61,6 @@ pub(crate) struct WorkerShared {
 
 pub(crate) struct Pool {
     injectors: [Injector<Job>; NUM_INJECTORS],
-    /// An overcommit root exists: only then are their injectors looked at.
-    overcommit_used: AtomicBool,
     stealers: RwLock<Vec<(usize, Stealer<Job>)>>,
     workers: Mutex<Vec<Arc<WorkerShared>>>,
     /// Parked workers, most recent last.
@@ -78,6 +76,13 @@ pub(crate) struct Pool {
 }
 
 static POOL: OnceLock<Pool> = OnceLock::new();
+
+/// An overcommit root exists: only then are their injectors looked at. Read by every search
+/// and written once, so it sits alone on its cache line (not beside the pool's busy
+/// counters).
+#[repr(align(128))]
+struct OvercommitUsed(AtomicBool);
+static OVERCOMMIT_USED: OvercommitUsed = OvercommitUsed(AtomicBool::new(false));
 
 thread_local! {
     static LOCAL: Cell<*const Worker<Job>> = const { Cell::new(std::ptr::null()) };
@@ -116,7 +121,6 @@ impl Pool {
         let ncpu = thread::available_parallelism().map_or(2, |n| n.get());
         Pool {
             injectors: Default::default(),
-            overcommit_used: AtomicBool::new(false),
             stealers: RwLock::new(Vec::new()),
             workers: Mutex::new(Vec::new()),
             idle: Mutex::new(Vec::new()),
@@ -150,14 +154,14 @@ impl Pool {
 
     /// The overcommit roots were created: from now on their injectors are looked at.
     pub(crate) fn enable_overcommit(&self) {
-        self.overcommit_used.store(true, Ordering::SeqCst);
+        OVERCOMMIT_USED.0.store(true, Ordering::SeqCst);
     }
 
     /// Is work waiting on an overcommit root? Such work gets a thread whatever the CPU
     /// count (`notify_slow`).
     #[inline]
     fn overcommit_pending(&self) -> bool {
-        self.overcommit_used.load(Ordering::Relaxed)
+        OVERCOMMIT_USED.0.load(Ordering::Relaxed)
             && self.injectors[NUM_ROOTS..].iter().any(|i| !i.is_empty())
     }
 
@@ -276,7 +280,7 @@ impl Pool {
         if let Some(j) = local.pop() {
             return Some(j);
         }
-        let overcommit = self.overcommit_used.load(Ordering::Relaxed);
+        let overcommit = OVERCOMMIT_USED.0.load(Ordering::Relaxed);
         for class in 0..NUM_ROOTS {
             // Overcommit work first within a class, one job at a time: a job taken in a
             // batch would wait in this worker's deque, where nobody counts it as waiting

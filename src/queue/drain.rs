@@ -171,13 +171,12 @@ impl QueueInner {
                     // holds the target's slot).
                     // SAFETY: a waiter popped from this queue.
                     unsafe { SyncWaiter::run_here(t, self) };
-                    n += 1;
-                    continue;
-                }
-                with_frame(self, || run_task(t));
-                if flags & RETARGET != 0 {
-                    self.schedule();
-                    return;
+                } else {
+                    with_frame(self, || run_task(t));
+                    if flags & RETARGET != 0 {
+                        self.schedule();
+                        return;
+                    }
                 }
             } else {
                 if at_width(s) {

@@ -31,6 +31,9 @@ pub(crate) const fn overcommit_injector(index: usize) -> usize {
 const SPIN: Duration = Duration::from_micros(50);
 /// How long an extra worker (above one per CPU) stays parked before it retires.
 const RETIRE_AFTER: Duration = Duration::from_secs(5);
+/// How many next jobs (`WorkerShared::next`) a worker runs in a row before it looks at the
+/// queued work again.
+const NEXT_RUNS: u32 = 32;
 
 /// A unit of work for the pool: an item plus the queue it runs as part of (a root queue, or
 /// a concurrent queue whose width it occupies).
@@ -57,11 +60,41 @@ pub(crate) struct WorkerShared {
     in_poller: AtomicBool,
     /// Waiting for a lock held by a running thread (`lock_wait.rs`): runnable for the monitor.
     lock_wait: AtomicBool,
+    /// The next job: the drain of a serial queue this worker woke, which it runs as soon as
+    /// its current job ends (see "The next slot" in README.md). Packed: `slot::pack`.
+    next: AtomicU64,
 }
+
+/// Packing of `WorkerShared::next`: the link's address (8-byte aligned) with the index of the
+/// root it runs on in its low 3 bits; 0 is empty.
+mod slot {
+    use super::Job;
+    use std::ptr::NonNull;
+
+    #[inline]
+    pub(super) fn pack(job: Job, root: usize) -> u64 {
+        let addr = job.task.as_ptr() as u64;
+        debug_assert!(addr & 7 == 0 && root < 8);
+        addr | root as u64
+    }
+
+    /// The job and its root index.
+    #[inline]
+    pub(super) fn unpack(word: u64) -> Option<(Job, usize)> {
+        let task = NonNull::new((word & !7) as *mut crate::task::TaskHeader)?;
+        let root = (word & 7) as usize;
+        let queue = crate::queue::root(root) as *const _;
+        Some((Job { task, queue }, root))
+    }
+}
+
+/// What other workers see of a worker: its id, its deque's stealer, its shared state (for
+/// its next slot).
+type Peer = (usize, Stealer<Job>, Arc<WorkerShared>);
 
 pub(crate) struct Pool {
     injectors: [Injector<Job>; NUM_INJECTORS],
-    stealers: RwLock<Vec<(usize, Stealer<Job>)>>,
+    stealers: RwLock<Vec<Peer>>,
     workers: Mutex<Vec<Arc<WorkerShared>>>,
     /// Parked workers, most recent last.
     idle: Mutex<Vec<Arc<WorkerShared>>>,
@@ -143,6 +176,29 @@ impl Pool {
     #[inline]
     pub(crate) fn inject(&'static self, root: usize, job: Job) {
         self.injectors[root].push(job);
+        self.notify_work();
+    }
+
+    /// Enqueues the drain of a serial queue that became runnable. On a worker, it goes into
+    /// the worker's next slot (the previous occupant, if any, onto its root): the worker runs
+    /// it when its current job ends, without handing it to another thread. Elsewhere, as
+    /// `inject`.
+    #[inline]
+    pub(crate) fn inject_link(&'static self, root: usize, job: Job) {
+        let me = lock_wait::CURRENT.with(|c| c.get());
+        // An overcommit root's queue needs a thread of its own, not a place behind this
+        // worker's current job (and the slot's packing holds the ordinary roots only).
+        if me.is_null() || root >= NUM_ROOTS {
+            return self.inject(root, job);
+        }
+        // SAFETY: CURRENT points at this thread's worker while it runs worker_main.
+        let me = unsafe { &*me };
+        let old = me.next.swap(slot::pack(job, root), Ordering::AcqRel);
+        if let Some((old, old_root)) = slot::unpack(old) {
+            self.injectors[old_root].push(old);
+        }
+        // Someone must take the job if this worker does not come back for it soon (it may
+        // block): the same wake-up rule as for a pushed job.
         self.notify_work();
     }
 
@@ -307,7 +363,7 @@ impl Pool {
         if n > 1 {
             let start = me % n;
             for k in 0..n {
-                let (id, s) = &stealers[(start + k) % n];
+                let (id, s, _) = &stealers[(start + k) % n];
                 if *id == me {
                     continue;
                 }
@@ -344,7 +400,7 @@ impl Pool {
                 .read()
                 .unwrap()
                 .iter()
-                .map(|(_, s)| s.len())
+                .map(|(_, s, w)| s.len() + usize::from(w.next.load(Ordering::Relaxed) != 0))
                 .sum::<usize>();
         let threads = self.threads.load(Ordering::SeqCst);
         let busy = self
@@ -363,6 +419,7 @@ impl Pool {
         );
     }
 
+    /// Is any work queued anywhere: roots, workers' deques, workers' next slots?
     pub(crate) fn any_stealable(&self) -> bool {
         self.has_pending()
             || self
@@ -370,7 +427,37 @@ impl Pool {
                 .read()
                 .unwrap()
                 .iter()
-                .any(|(_, s)| !s.is_empty())
+                .any(|(_, s, w)| !s.is_empty() || w.next.load(Ordering::Relaxed) != 0)
+    }
+
+    /// As `any_stealable`, without the next slots: what a spinning worker looks at (it
+    /// leaves a busy worker's next job to that worker, see README.md).
+    fn any_queued(&self) -> bool {
+        self.has_pending()
+            || self
+                .stealers
+                .read()
+                .unwrap()
+                .iter()
+                .any(|(_, s, _)| !s.is_empty())
+    }
+
+    /// Takes another worker's next job (a worker about to sleep: nobody else may come for
+    /// it soon).
+    fn steal_next(&self, me: usize) -> Option<Job> {
+        let stealers = self.stealers.read().unwrap();
+        stealers
+            .iter()
+            .filter(|(id, _, w)| *id != me && w.next.load(Ordering::Relaxed) != 0)
+            .find_map(|(_, _, w)| slot::unpack(w.next.swap(0, Ordering::Acquire)))
+            .map(|(job, _)| job)
+    }
+}
+
+/// Moves this worker's next job (if any) onto its root, where any worker can take it.
+fn flush_next(pool: &Pool, me: &WorkerShared) {
+    if let Some((job, root)) = slot::unpack(me.next.swap(0, Ordering::Acquire)) {
+        pool.injectors[root].push(job);
     }
 }
 
@@ -382,6 +469,12 @@ pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
         return f();
     }
     let p = pool();
+    // A next job would wait for this thread: let another take it.
+    let me = lock_wait::CURRENT.with(|c| c.get());
+    if !me.is_null() {
+        // SAFETY: CURRENT points at this thread's worker while it runs worker_main.
+        flush_next(p, unsafe { &*me });
+    }
     p.blocked.fetch_add(1, Ordering::SeqCst);
     if p.any_stealable() {
         p.notify_slow();
@@ -421,8 +514,12 @@ fn worker_main(pool: &'static Pool, id: usize) {
         tid: AtomicI32::new(gettid()),
         in_poller: AtomicBool::new(false),
         lock_wait: AtomicBool::new(false),
+        next: AtomicU64::new(0),
     });
-    pool.stealers.write().unwrap().push((id, local.stealer()));
+    pool.stealers
+        .write()
+        .unwrap()
+        .push((id, local.stealer(), me.clone()));
     pool.workers.lock().unwrap().push(me.clone());
     LOCAL.with(|l| l.set(&local as *const _));
     lock_wait::CURRENT.with(|c| c.set(Arc::as_ptr(&me)));
@@ -431,8 +528,23 @@ fn worker_main(pool: &'static Pool, id: usize) {
     // work, it goes back to sleep without spinning (nothing suggests more work is coming).
     let mut timer_wake = false;
     let mut searching = true; // spawn_worker counted us
+                              // Next jobs run in a row: after NEXT_RUNS the next job goes onto its root instead, so a
+                              // chain of hand-offs cannot keep this worker from queued work.
+    let mut next_runs = 0u32;
     'outer: loop {
-        if let Some(job) = pool.find_work(&local, id) {
+        let mut job = None;
+        if me.next.load(Ordering::Relaxed) != 0 {
+            if next_runs < NEXT_RUNS {
+                job = slot::unpack(me.next.swap(0, Ordering::Acquire)).map(|(j, _)| j);
+                next_runs += 1;
+            } else {
+                flush_next(pool, &me);
+                next_runs = 0;
+            }
+        } else {
+            next_runs = 0;
+        }
+        if let Some(job) = job.or_else(|| pool.find_work(&local, id)) {
             if searching {
                 searching = false;
                 let was = pool.searching.fetch_sub(1, Ordering::SeqCst);
@@ -445,7 +557,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
                         pool.notify_slow();
                     }
                     if let Some(r) = crate::event::reactor_if_started() {
-                        if r.has_work() && !r.is_owned() {
+                        if r.has_work() && !r.is_owned() && r.look_needed() {
                             pool.monitor.look_later(pool, !r.has_io());
                         }
                     }
@@ -464,6 +576,10 @@ fn worker_main(pool: &'static Pool, id: usize) {
         // Spin a little: work often arrives within microseconds. Meanwhile look at the
         // reactor without blocking, so fd events reach this thread with no wake-up. Not
         // after a wake-up for timers only: a timer's work does not come in hand-offs.
+        // After the first few microseconds each round yields the CPU: a spinner must not
+        // take time from a runnable thread (often the one about to hand it work) when the
+        // CPUs are busy; with a CPU to itself the yield returns at once. The first rounds
+        // do not: a quick hand-off (an fd ping-pong) would pay a system call per round.
         let start = Instant::now();
         let spin = if std::mem::take(&mut timer_wake) {
             Duration::ZERO
@@ -476,7 +592,10 @@ fn worker_main(pool: &'static Pool, id: usize) {
                 std::hint::spin_loop();
             }
             i += 1;
-            if pool.any_stealable() {
+            if i > 6 {
+                thread::yield_now();
+            }
+            if pool.any_queued() {
                 continue 'outer;
             }
             if let Some(r) = crate::event::reactor_if_started() {
@@ -503,6 +622,10 @@ fn worker_main(pool: &'static Pool, id: usize) {
         if pool.any_stealable() && unpark_self(pool, &me) {
             if let Some(r) = poller {
                 r.release();
+            }
+            // A busy worker's next job: this worker was the one left to take it.
+            if let Some(job) = pool.steal_next(id) {
+                local.push(job);
             }
             searching = true;
             continue;
@@ -579,7 +702,7 @@ fn retire(pool: &Pool, me: &Arc<WorkerShared>) -> bool {
     pool.stealers
         .write()
         .unwrap()
-        .retain(|(id, _)| *id != me.id);
+        .retain(|(id, _, _)| *id != me.id);
     pool.workers.lock().unwrap().retain(|w| !Arc::ptr_eq(w, me));
     true
 }

@@ -532,7 +532,16 @@ impl QueueInner {
     #[inline(never)]
     unsafe fn enqueue_other(&self, task: NonNull<TaskHeader>) {
         match self.flavor() {
-            Flavor::Root => pool().inject(self.root_index(), Job { task, queue: self }),
+            Flavor::Root => {
+                let job = Job { task, queue: self };
+                // SAFETY: per the contract.
+                if unsafe { (*task.as_ptr()).flags } & QUEUE_LINK != 0 {
+                    // A serial queue woken by work on a worker: that worker runs it next.
+                    pool().inject_link(self.root_index(), job)
+                } else {
+                    pool().inject(self.root_index(), job)
+                }
+            }
             Flavor::MainRoot => main_queue::push_main_root(task),
             Flavor::Concurrent => {
                 // SAFETY: per the contract.

@@ -17,6 +17,13 @@ use std::time::{Duration, Instant};
 
 /// Number of root (global) queues: one per QoS class, highest first.
 pub(crate) const NUM_ROOTS: usize = 6;
+/// Injectors: one per root, then one per overcommit root (`overcommit_injector`).
+const NUM_INJECTORS: usize = 2 * NUM_ROOTS;
+
+/// The injector of the overcommit root of class `index`.
+pub(crate) const fn overcommit_injector(index: usize) -> usize {
+    NUM_ROOTS + index
+}
 
 /// How long an idle worker keeps looking for work before it sleeps. A thread wake-up costs
 /// tens of microseconds on a loaded machine, so spinning a little longer than that keeps
@@ -86,7 +93,7 @@ mod slot {
 type Peer = (usize, Stealer<Job>, Arc<WorkerShared>);
 
 pub(crate) struct Pool {
-    injectors: [Injector<Job>; NUM_ROOTS],
+    injectors: [Injector<Job>; NUM_INJECTORS],
     stealers: RwLock<Vec<Peer>>,
     workers: Mutex<Vec<Arc<WorkerShared>>>,
     /// Parked workers, most recent last.
@@ -102,6 +109,13 @@ pub(crate) struct Pool {
 }
 
 static POOL: OnceLock<Pool> = OnceLock::new();
+
+/// An overcommit root exists: only then are their injectors looked at. Read by every search
+/// and written once, so it sits alone on its cache line (not beside the pool's busy
+/// counters).
+#[repr(align(128))]
+struct OvercommitUsed(AtomicBool);
+static OVERCOMMIT_USED: OvercommitUsed = OvercommitUsed(AtomicBool::new(false));
 
 thread_local! {
     static LOCAL: Cell<*const Worker<Job>> = const { Cell::new(std::ptr::null()) };
@@ -172,7 +186,9 @@ impl Pool {
     #[inline]
     pub(crate) fn inject_link(&'static self, root: usize, job: Job) {
         let me = lock_wait::CURRENT.with(|c| c.get());
-        if me.is_null() {
+        // An overcommit root's queue needs a thread of its own, not a place behind this
+        // worker's current job (and the slot's packing holds the ordinary roots only).
+        if me.is_null() || root >= NUM_ROOTS {
             return self.inject(root, job);
         }
         // SAFETY: CURRENT points at this thread's worker while it runs worker_main.
@@ -189,11 +205,24 @@ impl Pool {
     /// Is any root queue non-empty?
     #[inline]
     pub(crate) fn has_pending(&self) -> bool {
-        self.injectors.iter().any(|i| !i.is_empty())
+        self.injectors[..NUM_ROOTS].iter().any(|i| !i.is_empty()) || self.overcommit_pending()
+    }
+
+    /// The overcommit roots were created: from now on their injectors are looked at.
+    pub(crate) fn enable_overcommit(&self) {
+        OVERCOMMIT_USED.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Is work waiting on an overcommit root? Such work gets a thread whatever the CPU
+    /// count (`notify_slow`).
+    #[inline]
+    fn overcommit_pending(&self) -> bool {
+        OVERCOMMIT_USED.0.load(Ordering::Relaxed)
+            && self.injectors[NUM_ROOTS..].iter().any(|i| !i.is_empty())
     }
 
     /// Called after work became available: wake a sleeper unless someone is already looking,
-    /// or start a worker while fewer than one per CPU are active.
+    /// or start a worker while fewer than one per CPU are active (or overcommit work waits).
     #[inline]
     pub(crate) fn notify_work(&'static self) {
         fence(Ordering::SeqCst);
@@ -210,7 +239,7 @@ impl Pool {
         }
         let threads = self.threads.load(Ordering::SeqCst);
         let blocked = self.blocked.load(Ordering::SeqCst);
-        if threads.saturating_sub(blocked) < self.ncpu {
+        if threads.saturating_sub(blocked) < self.ncpu || self.overcommit_pending() {
             self.spawn_worker();
         } else {
             self.monitor.poke(self);
@@ -307,9 +336,22 @@ impl Pool {
         if let Some(j) = local.pop() {
             return Some(j);
         }
-        for inj in &self.injectors {
+        let overcommit = OVERCOMMIT_USED.0.load(Ordering::Relaxed);
+        for class in 0..NUM_ROOTS {
+            // Overcommit work first within a class, one job at a time: a job taken in a
+            // batch would wait in this worker's deque, where nobody counts it as waiting
+            // for a thread of its own. (`is_empty` first: a `steal` from an empty injector
+            // costs a SeqCst fence.)
+            let oc = &self.injectors[overcommit_injector(class)];
+            while overcommit && !oc.is_empty() {
+                match oc.steal() {
+                    Steal::Success(j) => return Some(j),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
             loop {
-                match inj.steal_batch_and_pop(local) {
+                match self.injectors[class].steal_batch_and_pop(local) {
                     Steal::Success(j) => return Some(j),
                     Steal::Empty => break,
                     Steal::Retry => continue,

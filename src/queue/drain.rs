@@ -2,7 +2,8 @@
 
 use super::sync::{with_frame, SyncWaiter};
 use super::{
-    inflight, release_raw, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED, SUSPEND_MASK,
+    at_width, inflight, release_raw, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED,
+    SUSPEND_MASK, WIDTH_WAIT,
 };
 use crate::pool::{pool, Job};
 use crate::task::{self, Action, TaskHeader, BARRIER, RETARGET, SYNC_WAITER};
@@ -165,18 +166,43 @@ impl QueueInner {
                 }
                 self.list.pop();
                 if flags & SYNC_WAITER != 0 {
-                    // SAFETY: a waiter popped from this queue; LOCKED and our reference pass.
-                    unsafe { SyncWaiter::hand_off(t) };
-                    return;
-                }
-                crate::tsan::enter_exclusive(self);
-                with_frame(self, || run_task(t));
-                crate::tsan::exit_exclusive(self);
-                if flags & RETARGET != 0 {
-                    self.schedule();
-                    return;
+                    if self.target().flavor() == Flavor::Root {
+                        // SAFETY: a waiter popped from this queue; LOCKED and our reference
+                        // pass to it.
+                        unsafe { SyncWaiter::hand_off(t) };
+                        return;
+                    }
+                    // Inside a wide target, the work must run inside this drain (which
+                    // holds the target's slot).
+                    // SAFETY: a waiter popped from this queue.
+                    unsafe { SyncWaiter::run_here(t, self) };
+                } else {
+                    crate::tsan::enter_exclusive(self);
+                    with_frame(self, || run_task(t));
+                    crate::tsan::exit_exclusive(self);
+                    if flags & RETARGET != 0 {
+                        self.schedule();
+                        return;
+                    }
                 }
             } else {
+                if at_width(s) {
+                    loop {
+                        if !at_width(s) {
+                            break;
+                        }
+                        match self.state.compare_exchange(
+                            s,
+                            s | WIDTH_WAIT,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        ) {
+                            // The next item to end reschedules us (`exit_reader`).
+                            Ok(_) => return,
+                            Err(cur) => s = cur,
+                        }
+                    }
+                }
                 self.list.pop();
                 self.state.fetch_add(super::INFLIGHT_ONE, Ordering::SeqCst);
                 if flags & SYNC_WAITER != 0 {

@@ -39,13 +39,25 @@ pub(crate) use sync::{
 pub(crate) const LOCKED: u64 = 1;
 pub(crate) const INACTIVE: u64 = 2;
 pub(crate) const BARRIER_WAIT: u64 = 4;
+pub(crate) const WIDTH_WAIT: u64 = 8;
 pub(crate) const SUSPEND_ONE: u64 = 1 << 8;
 pub(crate) const SUSPEND_MASK: u64 = 0xffff << 8;
 pub(crate) const INFLIGHT_ONE: u64 = 1 << 32;
+const WIDTH_SHIFT: u32 = 24;
+const WIDTH_MASK: u64 = 0xff << WIDTH_SHIFT;
+/// The largest width limit kept; wider settings mean no limit of the queue's own.
+pub(crate) const MAX_WIDTH: u64 = 0xff;
 
 #[inline]
 pub(crate) fn inflight(s: u64) -> u64 {
     s >> 32
+}
+
+/// Is a wide queue in state `s` at its width limit (`dispatch_queue_set_width`)?
+#[inline]
+pub(crate) fn at_width(s: u64) -> bool {
+    let w = (s & WIDTH_MASK) >> WIDTH_SHIFT;
+    w != 0 && inflight(s) >= w
 }
 
 /// Quality-of-service classes, with libdispatch's values. Higher classes are served first.
@@ -180,6 +192,15 @@ unsafe impl Send for QueueInner {}
 unsafe impl Sync for QueueInner {}
 
 static ROOTS: OnceLock<[usize; NUM_ROOTS]> = OnceLock::new();
+static OVERCOMMIT_ROOTS: OnceLock<[usize; NUM_ROOTS]> = OnceLock::new();
+const OVERCOMMIT_LABELS: [&str; NUM_ROOTS] = [
+    "rgcd.root.user-interactive-qos.overcommit",
+    "rgcd.root.user-initiated-qos.overcommit",
+    "rgcd.root.default-qos.overcommit",
+    "rgcd.root.utility-qos.overcommit",
+    "rgcd.root.background-qos.overcommit",
+    "rgcd.root.maintenance-qos.overcommit",
+];
 static MAIN_ROOT: OnceLock<usize> = OnceLock::new();
 static MAIN_QUEUE: OnceLock<usize> = OnceLock::new();
 
@@ -205,6 +226,33 @@ pub(crate) fn root(index: usize) -> &'static QueueInner {
                 0,
                 ptr::null(),
                 Label::new(ROOT_LABELS[i].as_bytes()),
+            );
+            *slot = leak(q) as *const QueueInner as usize;
+        }
+        r
+    });
+    // SAFETY: the roots are leaked, hence 'static.
+    unsafe { &*(roots[index] as *const QueueInner) }
+}
+
+/// The overcommit global queue of class `index` (`DISPATCH_QUEUE_OVERCOMMIT`): its work
+/// gets a thread whenever it waits, whatever the CPU count (up to the pool's cap). Its
+/// items wait in their own injector (`pool::overcommit_injector`).
+pub(crate) fn overcommit_root(index: usize) -> &'static QueueInner {
+    let roots = OVERCOMMIT_ROOTS.get_or_init(|| {
+        pool().enable_overcommit();
+        let mut r = [0usize; NUM_ROOTS];
+        for (i, slot) in r.iter_mut().enumerate() {
+            let q = QueueInner::raw(
+                aux(
+                    Flavor::Root,
+                    crate::pool::overcommit_injector(i),
+                    ROOT_QOS[i],
+                    true,
+                ),
+                0,
+                ptr::null(),
+                Label::new(OVERCOMMIT_LABELS[i].as_bytes()),
             );
             *slot = leak(q) as *const QueueInner as usize;
         }
@@ -328,6 +376,7 @@ impl QueueInner {
         }
     }
 
+    /// A root's injector in the pool (a root's class index, or its overcommit injector).
     #[inline]
     pub(crate) fn root_index(&self) -> usize {
         ((self.obj.aux >> 8) & 0xff) as usize
@@ -358,11 +407,25 @@ impl QueueInner {
         self.target.load(Ordering::Acquire)
     }
 
-    /// Concurrent with a root target: items run in parallel. A concurrent queue that targets
-    /// another queue runs its items one at a time inside that queue, like a serial queue.
+    /// Concurrent with a root target, or with a wide target: items run in parallel (inside
+    /// the target's width). A concurrent queue that targets a serial queue runs its items one
+    /// at a time inside it, like a serial queue.
     #[inline]
     pub(crate) fn is_wide(&self) -> bool {
-        self.flavor() == Flavor::Concurrent && self.target().flavor() == Flavor::Root
+        if self.flavor() != Flavor::Concurrent {
+            return false;
+        }
+        let t = self.target();
+        match t.flavor() {
+            Flavor::Root => true,
+            Flavor::Concurrent => t.is_wide_slow(),
+            _ => false,
+        }
+    }
+
+    #[inline(never)]
+    fn is_wide_slow(&self) -> bool {
+        self.is_wide()
     }
 
     pub(crate) fn label(&self) -> &CStr {
@@ -512,17 +575,33 @@ impl QueueInner {
     /// # Safety
     /// The caller incremented the in-flight count for this item.
     pub(crate) unsafe fn forward(&self, task: NonNull<TaskHeader>) {
-        // SAFETY: the job owns a reference, released by `execute`.
+        // SAFETY: the job owns a reference, released by `execute` (or by `Nested`).
         unsafe { retain_raw(self) };
-        let root = self.target().root_index();
-        pool().inject(root, Job { task, queue: self });
+        let t = self.target();
+        if t.flavor() == Flavor::Root {
+            pool().inject(t.root_index(), Job { task, queue: self });
+            return;
+        }
+        // A wide queue on a wide queue: the item runs as an ordinary item of the target,
+        // wrapped so that it gives this queue's slot back when it ends.
+        let nested = Nested {
+            task: Some(task),
+            queue: self,
+        };
+        let w = task::boxed(move || nested.run(), 0);
+        // SAFETY: a fresh item.
+        unsafe { t.enqueue(w) };
     }
 
-    /// Takes a reader slot on a wide queue if nothing is queued or exclusive.
+    /// Takes a reader slot on a wide queue if nothing is queued or exclusive and the queue
+    /// is below its width limit.
     #[inline]
     pub(crate) fn try_enter_reader(&self) -> bool {
         let s = self.state.load(Ordering::SeqCst);
-        if s & (LOCKED | INACTIVE | SUSPEND_MASK | BARRIER_WAIT) != 0 || !self.list.is_empty() {
+        if s & (LOCKED | INACTIVE | SUSPEND_MASK | BARRIER_WAIT) != 0
+            || at_width(s)
+            || !self.list.is_empty()
+        {
             return false;
         }
         self.state
@@ -530,15 +609,57 @@ impl QueueInner {
             .is_ok()
     }
 
-    /// Releases a reader slot; the last one out restarts a drain waiting at a barrier.
+    /// Releases a reader slot; the last one out restarts a drain waiting at a barrier, and
+    /// the first one out a drain waiting at the width limit.
     #[inline]
     pub(crate) fn exit_reader(&self) {
         let prev = self.state.fetch_sub(INFLIGHT_ONE, Ordering::SeqCst);
-        if inflight(prev) == 1 && prev & BARRIER_WAIT != 0 {
-            self.state.fetch_and(!BARRIER_WAIT, Ordering::SeqCst);
-            // The waiting drain still holds LOCKED and its reference.
+        if prev & (BARRIER_WAIT | WIDTH_WAIT) != 0 {
+            self.exit_reader_waiting(prev);
+        }
+    }
+
+    #[cold]
+    fn exit_reader_waiting(&self, prev: u64) {
+        if prev & BARRIER_WAIT != 0 {
+            if inflight(prev) == 1 {
+                self.state.fetch_and(!BARRIER_WAIT, Ordering::SeqCst);
+                // The waiting drain still holds LOCKED and its reference.
+                self.schedule();
+            }
+        } else if self.state.fetch_and(!WIDTH_WAIT, Ordering::SeqCst) & WIDTH_WAIT != 0 {
+            // One reader (the first to clear the flag) restarts the drain.
             self.schedule();
         }
+    }
+
+    /// Sets the width limit of a concurrent queue (`dispatch_queue_set_width`): at most
+    /// `width` items run at once; 0 or above `MAX_WIDTH` means no limit of its own.
+    pub(crate) fn set_width(&self, width: u64) -> Result<(), Error> {
+        if self.flavor() != Flavor::Concurrent || self.is_global() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                "only a concurrent queue created by the program has a width to set",
+            ));
+        }
+        let w = if width > MAX_WIDTH { 0 } else { width };
+        let mut s = self.state.load(Ordering::SeqCst);
+        loop {
+            let mut n = (s & !WIDTH_MASK) | w << WIDTH_SHIFT;
+            // A drain waiting at the old limit starts again (it re-checks the new one).
+            n &= !WIDTH_WAIT;
+            match self
+                .state
+                .compare_exchange_weak(s, n, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => break,
+                Err(cur) => s = cur,
+            }
+        }
+        if s & WIDTH_WAIT != 0 {
+            self.schedule();
+        }
+        Ok(())
     }
 
     /// Makes a non-empty, unlocked, runnable queue drain on its target.
@@ -739,6 +860,41 @@ impl QueueInner {
     }
 }
 
+/// An item of a wide queue that targets another wide queue, running as an ordinary item
+/// of the target. It owns the item's width slot on `queue` and a reference to it; both are
+/// given back when it ends, run or discarded.
+struct Nested {
+    task: Option<NonNull<TaskHeader>>,
+    queue: *const QueueInner,
+}
+
+// SAFETY: the item and the queue reference are owned; queues are Sync.
+unsafe impl Send for Nested {}
+
+impl Nested {
+    fn run(mut self) {
+        // SAFETY: the reference owned by `self`.
+        let q = unsafe { &*self.queue };
+        if let Some(t) = self.task.take() {
+            sync::with_frame(q, || drain::run_task(t));
+        }
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            // SAFETY: the item is owned here.
+            unsafe { task::invoke(t, Action::Discard) };
+        }
+        // SAFETY: the reference owned by `self`.
+        let q = unsafe { &*self.queue };
+        q.exit_reader();
+        // SAFETY: as above.
+        unsafe { release_raw(self.queue) };
+    }
+}
+
 fn run_destructor(s: Specific) {
     if let Some(d) = s.destructor {
         // libdispatch runs destructors on the default global queue.
@@ -890,6 +1046,21 @@ impl Queue {
         Queue::from_static(root(qos.root_index()))
     }
 
+    /// The overcommit global queue of a QoS class: work waiting on it gets a thread of its
+    /// own whatever the CPU count (up to `RGCD_MAX_THREADS`), for work that spins or waits
+    /// outside rgcd (libdispatch's private `DISPATCH_QUEUE_OVERCOMMIT`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rgcd::{Qos, Queue};
+    /// let q = Queue::global_overcommit(Qos::Default);
+    /// assert_eq!(q.exec_sync(|| 7).unwrap(), 7);
+    /// ```
+    pub fn global_overcommit(qos: Qos) -> Queue {
+        Queue::from_static(overcommit_root(qos.root_index()))
+    }
+
     /// The main queue, drained by [`main`] on the main thread.
     pub fn main() -> Queue {
         Queue::from_static(main_queue())
@@ -956,6 +1127,21 @@ impl Queue {
     /// Changes the target queue.
     pub fn set_target(&self, target: &Queue) -> Result<(), Error> {
         self.inner.set_target(&target.inner)
+    }
+
+    /// Limits a concurrent queue to `width` items at once (at least 1; above 255: no limit
+    /// of its own, the default). Fails with [`ErrorKind::NotSupported`] for a serial or
+    /// global queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = rgcd::Queue::concurrent("io");
+    /// q.set_width(4).unwrap();
+    /// assert!(rgcd::Queue::serial("s").set_width(4).is_err());
+    /// ```
+    pub fn set_width(&self, width: usize) -> Result<(), Error> {
+        self.inner.set_width((width as u64).max(1))
     }
 
     /// The QoS class the queue was created with.

@@ -388,6 +388,19 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
     });
     let state = waiter.state.load(Ordering::Acquire);
     crate::tsan::acquire(&waiter);
+    if state == ADMITTED && q.target().flavor() != Flavor::Root {
+        // A reader of a wide queue inside a wide target: it has this queue's slot and now
+        // takes one of the target (the same way, inline or waiting there).
+        struct Exit<'a>(&'a QueueInner);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                self.0.exit_reader();
+            }
+        }
+        let _exit = Exit(q);
+        let mut inner = || with_frame(q, &mut *work);
+        return sync_raw(q.target(), false, &mut inner);
+    }
     if state != DONE {
         if state == ADMITTED {
             crate::tsan::enter_reader(q);

@@ -64,6 +64,10 @@ pub(crate) struct FdEntry {
     retired: AtomicBool,
     /// `preadv2(RWF_NOWAIT)` is not supported on this fd (see `read_cached`).
     no_nowait: AtomicBool,
+    /// The file the shared fd referred to when the entry was made (device, inode), and
+    /// whether it is a stream (made non-blocking), to tell a reused number from the same
+    /// file (see `for_fd`).
+    ident: Option<(u64, u64, bool)>,
 }
 
 /// A user's share of an entry: a channel holds one until its cleanup, a convenience call
@@ -105,8 +109,11 @@ impl Drop for EntryUse {
 /// Entries by fd, so that every channel and convenience call on one fd shares its ordering.
 struct Slot {
     entry: Weak<FdEntry>,
-    /// The flags to restore, handed on when a dying entry is replaced.
+    /// The flags to restore, handed on when a dying entry is replaced by one for the same
+    /// file.
     restore: Option<c_int>,
+    /// The file (device, inode) the entry was made for.
+    ident: Option<(u64, u64)>,
 }
 
 fn table() -> &'static Mutex<HashMap<c_int, Slot>> {
@@ -118,6 +125,17 @@ fn errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EIO)
+}
+
+/// The (device, inode) of the file `fd` refers to.
+fn file_ident(fd: c_int) -> Option<(u64, u64)> {
+    // SAFETY: fstat writes into a local struct.
+    let mut stbuf: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstat(fd, &mut stbuf) } != 0 {
+        return None;
+    }
+    Some((stbuf.st_dev, stbuf.st_ino))
 }
 
 /// Classifies `fd`: a regular file (or block device), or a stream made non-blocking (the
@@ -173,6 +191,7 @@ impl FdEntry {
             users: AtomicUsize::new(1),
             retired: AtomicBool::new(false),
             no_nowait: AtomicBool::new(false),
+            ident: None,
         })
     }
 
@@ -180,15 +199,27 @@ impl FdEntry {
     /// cannot be used gives an entry whose operations fail with its errno.
     pub(crate) fn for_fd(fd: c_int) -> EntryUse {
         let mut t = table().lock().unwrap();
+        let ident = file_ident(fd);
         let inherited = match t.get(&fd) {
             Some(slot) => match slot.entry.upgrade() {
-                // Listed, so not retired (retiring unlists it under this lock).
-                Some(e) => {
+                // Listed, so not retired (retiring unlists it under this lock) — but the
+                // number may have been closed and reused while a user still held the entry
+                // (a program that closes the fd after its last handler and before the cleanup
+                // handler): then the entry belongs to the old file. Sharing it would skip making
+                // the new file non-blocking; it is left to its users, and unlisted, so that it
+                // never restores its flags onto the new file.
+                Some(e) if e.is_same_file(fd, ident) => {
                     e.users.fetch_add(1, Ordering::Relaxed);
                     return EntryUse(e);
                 }
-                // Dying: it will not restore the flags; whoever takes its place does.
-                None => Some(slot.restore),
+                Some(_) => {
+                    t.remove(&fd);
+                    None
+                }
+                // Dying: it will not restore the flags; whoever takes its place does (if it
+                // is for the same file: a reused number's new file keeps its own flags).
+                None if slot.ident == ident => Some(slot.restore),
+                None => None,
             },
             None => None,
         };
@@ -199,15 +230,32 @@ impl FdEntry {
         if opened.is_err() {
             return EntryUse(FdEntry::new(Some(opened), None, None, None));
         }
-        let e = FdEntry::new(Some(opened), None, Some(fd), None);
+        let stream = matches!(opened, Ok(o) if !o.file);
+        let mut e = FdEntry::new(Some(opened), None, Some(fd), None);
+        Arc::get_mut(&mut e).expect("new").ident = ident.map(|(d, i)| (d, i, stream));
         t.insert(
             fd,
             Slot {
                 entry: Arc::downgrade(&e),
                 restore,
+                ident,
             },
         );
         EntryUse(e)
+    }
+
+    /// Does the shared fd still refer to the file this entry was made for? (A stream entry
+    /// also made it non-blocking: a number reused by a file opened anew, even the same
+    /// pipe or FIFO, lacks the flag.)
+    fn is_same_file(&self, fd: c_int, now: Option<(u64, u64)>) -> bool {
+        let Some((dev, ino, stream)) = self.ident else {
+            return false;
+        };
+        if now != Some((dev, ino)) {
+            return false;
+        }
+        // SAFETY: F_GETFL only reads the fd's status flags.
+        !stream || unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK != 0
     }
 
     /// An entry for a path, opened when its first operation or barrier runs.

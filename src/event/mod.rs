@@ -914,12 +914,13 @@ impl Reactor {
     /// one timer: the source timer fired here, delivered and back in the heap.
     fn fire_timers(&self, due: &mut Vec<(u64, TimerTarget)>) -> (usize, bool) {
         let now = now_ns();
-        let mut fire: Vec<(Arc<SourceInner>, u64)> = Vec::new();
         let mut kept = 0;
         let only;
         {
             let mut t = self.timers.lock().unwrap();
             t.expire(now, due);
+            // A source's entry leaves this loop with its fire count in place of its deadline
+            // (merged below, outside the lock; no list of its own to allocate per turn).
             for (deadline, target) in due.iter_mut() {
                 if let TimerTarget::Source {
                     src,
@@ -929,18 +930,18 @@ impl Reactor {
                 {
                     if *interval == u64::MAX {
                         src.timer.store(NO_TIMER, Ordering::Release);
-                        fire.push((src.clone(), 1));
+                        *deadline = 1;
                         continue;
                     }
                     // A zero interval would fire without pause: use a microsecond.
                     let step = (*interval).max(1_000);
                     let count = 1 + (now - *deadline) / step;
-                    fire.push((src.clone(), count));
+                    let next = deadline.saturating_add(count.saturating_mul(step));
+                    *deadline = count;
                     src.timer.store(NO_TIMER, Ordering::Release);
                     if src.is_canceled() {
                         continue;
                     }
-                    let next = deadline.saturating_add(count.saturating_mul(step));
                     if src.has_undelivered() {
                         // The previous fire is not delivered yet (target busy or suspended,
                         // source suspended): parked until its handler ran (`rearm_timer`), so
@@ -961,19 +962,18 @@ impl Reactor {
             self.next_timer.store(t.next_wake(), Ordering::SeqCst);
         }
         let mut n = 0;
-        for (_, target) in due.drain(..) {
-            if let TimerTarget::After(node) = target {
-                let node = node.0 as *mut AfterNode;
-                // SAFETY: the heap owned the node and the queue reference inside it.
-                unsafe {
-                    let q = QueueRef::from_raw((*node).queue);
-                    q.enqueue(NonNull::new_unchecked(node as *mut TaskHeader));
+        for (count, target) in due.drain(..) {
+            match target {
+                TimerTarget::After(node) => {
+                    let node = node.0 as *mut AfterNode;
+                    // SAFETY: the heap owned the node and the queue reference inside it.
+                    unsafe {
+                        let q = QueueRef::from_raw((*node).queue);
+                        q.enqueue(NonNull::new_unchecked(node as *mut TaskHeader));
+                    }
                 }
-                n += 1;
+                TimerTarget::Source { src, .. } => src.merge(count),
             }
-        }
-        for (src, count) in fire {
-            src.merge(count);
             n += 1;
         }
         (n, only)

@@ -15,6 +15,19 @@ fn pipe() -> (i32, i32) {
     (fds[0], fds[1])
 }
 
+/// The bytes a read channel delivers, every call without error, up to its done call.
+fn collect(rx: &mpsc::Receiver<(bool, Option<Vec<u8>>, i32)>) -> Vec<u8> {
+    let mut got = Vec::new();
+    loop {
+        let (done, d, err) = rx.recv_timeout(T).unwrap();
+        assert_eq!(err, 0);
+        got.extend(d.unwrap());
+        if done {
+            return got;
+        }
+    }
+}
+
 fn close(fd: i32) {
     unsafe { libc::close(fd) };
 }
@@ -86,15 +99,7 @@ fn pipe_read_and_write_channels() {
             wtx.send((rest.is_none(), err)).unwrap();
         }
     });
-    let mut got = Vec::new();
-    loop {
-        let (done, d, err) = rx.recv_timeout(T).unwrap();
-        assert_eq!(err, 0);
-        got.extend(d.unwrap());
-        if done {
-            break;
-        }
-    }
+    let got = collect(&rx);
     assert_eq!(got.len(), bytes.len());
     assert!(got == bytes);
     assert_eq!(wrx.recv_timeout(T).unwrap(), (true, 0));
@@ -209,15 +214,7 @@ fn file_read_after_eviction_from_page_cache() {
         ch.read(offset as i64, usize::MAX, &q, move |done, d, err| {
             tx.send((done, d.map(|d| d.to_vec()), err)).unwrap()
         });
-        let mut got = Vec::new();
-        loop {
-            let (done, d, err) = rx.recv_timeout(T).unwrap();
-            assert_eq!(err, 0);
-            got.extend(d.unwrap());
-            if done {
-                break;
-            }
-        }
+        let got = collect(&rx);
         assert_eq!(got.len(), len - offset);
         assert!(
             got == bytes[offset..],

@@ -18,14 +18,18 @@ thread_local! {
     pub(super) static CURRENT: Cell<*const WorkerShared> = const { Cell::new(std::ptr::null()) };
 }
 
+/// The worker running on this thread, if it is one. Use it within the call at hand: it
+/// lives while this thread runs `worker_main`.
+pub(super) fn current<'a>() -> Option<&'a WorkerShared> {
+    let w = CURRENT.with(|c| c.get());
+    // SAFETY: see CURRENT: the pointee lives while this thread runs worker_main.
+    (!w.is_null()).then(|| unsafe { &*w })
+}
+
 fn set(waiting: bool) {
-    CURRENT.with(|c| {
-        let w = c.get();
-        if !w.is_null() {
-            // SAFETY: see CURRENT: the pointee lives while this thread runs worker_main.
-            unsafe { &*w }.lock_wait.store(waiting, Ordering::Relaxed);
-        }
-    });
+    if let Some(w) = current() {
+        w.lock_wait.store(waiting, Ordering::Relaxed);
+    }
 }
 
 /// The calling thread is about to wait for a lock held by another running thread. No effect

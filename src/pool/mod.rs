@@ -185,14 +185,11 @@ impl Pool {
     /// `inject`.
     #[inline]
     pub(crate) fn inject_link(&'static self, root: usize, job: Job) {
-        let me = lock_wait::CURRENT.with(|c| c.get());
         // An overcommit root's queue needs a thread of its own, not a place behind this
         // worker's current job (and the slot's packing holds the ordinary roots only).
-        if me.is_null() || root >= NUM_ROOTS {
+        let Some(me) = lock_wait::current().filter(|_| root < NUM_ROOTS) else {
             return self.inject(root, job);
-        }
-        // SAFETY: CURRENT points at this thread's worker while it runs worker_main.
-        let me = unsafe { &*me };
+        };
         let old = me.next.swap(slot::pack(job, root), Ordering::AcqRel);
         if let Some((old, old_root)) = slot::unpack(old) {
             self.injectors[old_root].push(old);
@@ -421,25 +418,21 @@ impl Pool {
 
     /// Is any work queued anywhere: roots, workers' deques, workers' next slots?
     pub(crate) fn any_stealable(&self) -> bool {
-        self.has_pending()
-            || self
-                .stealers
-                .read()
-                .unwrap()
-                .iter()
-                .any(|(_, s, w)| !s.is_empty() || w.next.load(Ordering::Relaxed) != 0)
+        self.any_work(true)
     }
 
     /// As `any_stealable`, without the next slots: what a spinning worker looks at (it
     /// leaves a busy worker's next job to that worker, see README.md).
     fn any_queued(&self) -> bool {
+        self.any_work(false)
+    }
+
+    #[inline]
+    fn any_work(&self, next_slots: bool) -> bool {
         self.has_pending()
-            || self
-                .stealers
-                .read()
-                .unwrap()
-                .iter()
-                .any(|(_, s, _)| !s.is_empty())
+            || self.stealers.read().unwrap().iter().any(|(_, s, w)| {
+                !s.is_empty() || (next_slots && w.next.load(Ordering::Relaxed) != 0)
+            })
     }
 
     /// Takes another worker's next job (a worker about to sleep: nobody else may come for
@@ -470,10 +463,8 @@ pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
     }
     let p = pool();
     // A next job would wait for this thread: let another take it.
-    let me = lock_wait::CURRENT.with(|c| c.get());
-    if !me.is_null() {
-        // SAFETY: CURRENT points at this thread's worker while it runs worker_main.
-        flush_next(p, unsafe { &*me });
+    if let Some(me) = lock_wait::current() {
+        flush_next(p, me);
     }
     p.blocked.fetch_add(1, Ordering::SeqCst);
     if p.any_stealable() {
@@ -528,8 +519,9 @@ fn worker_main(pool: &'static Pool, id: usize) {
     // work, it goes back to sleep without spinning (nothing suggests more work is coming).
     let mut timer_wake = false;
     let mut searching = true; // spawn_worker counted us
-                              // Next jobs run in a row: after NEXT_RUNS the next job goes onto its root instead, so a
-                              // chain of hand-offs cannot keep this worker from queued work.
+
+    // Next jobs run in a row: after NEXT_RUNS the next job goes onto its root instead, so a
+    // chain of hand-offs cannot keep this worker from queued work.
     let mut next_runs = 0u32;
     'outer: loop {
         let mut job = None;

@@ -91,6 +91,15 @@ static QUEUES: Class = Class {
     }),
 };
 
+/// Before a fork (see `src/fork.rs`): the global lists and chunks of both classes. Each
+/// thread's cache is its own; a dead thread's cache is simply lost to the child.
+pub(crate) fn fork_lock(held: &mut crate::fork::Held) -> bool {
+    held.lock(&TASKS.global)
+        && held.lock(&TASKS.chunk)
+        && held.lock(&QUEUES.global)
+        && held.lock(&QUEUES.chunk)
+}
+
 struct Local {
     free: *mut Free,
     nfree: usize,

@@ -34,6 +34,7 @@ mod data;
 mod error;
 mod event;
 pub mod ffi;
+mod fork;
 mod group;
 mod io;
 mod object;

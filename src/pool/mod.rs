@@ -79,7 +79,10 @@ thread_local! {
 
 #[inline]
 pub(crate) fn pool() -> &'static Pool {
-    POOL.get_or_init(Pool::new)
+    POOL.get_or_init(|| {
+        crate::fork::register();
+        Pool::new()
+    })
 }
 
 /// Worker threads alive now.
@@ -337,6 +340,7 @@ impl Pool {
 /// Runs `f`, a wait that may block the calling thread, telling the pool so that pending work
 /// gets another thread meanwhile.
 pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    crate::fork::start_inherited_work();
     let local = LOCAL.with(|l| l.get());
     if local.is_null() {
         return f();
@@ -382,6 +386,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
         in_poller: AtomicBool::new(false),
         lock_wait: AtomicBool::new(false),
     });
+    crate::queue::register_worker_frames();
     pool.stealers.write().unwrap().push((id, local.stealer()));
     pool.workers.lock().unwrap().push(me.clone());
     LOCAL.with(|l| l.set(&local as *const _));
@@ -392,7 +397,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
     let mut timer_wake = false;
     let mut searching = true; // spawn_worker counted us
     'outer: loop {
-        if let Some(job) = pool.find_work(&local, id) {
+        if let Some(mut job) = pool.find_work(&local, id) {
             if searching {
                 searching = false;
                 let was = pool.searching.fetch_sub(1, Ordering::SeqCst);
@@ -402,7 +407,17 @@ fn worker_main(pool: &'static Pool, id: usize) {
                     // (Other workers' deques count: the batch this worker just stole may
                     // sit behind a job that blocks.)
                     if pool.any_stealable() {
+                        // Waking or starting a thread takes a while: meanwhile the job waits
+                        // in this worker's deque, where a child forked meanwhile finds it
+                        // (a job held in a local variable would be lost there, and with it
+                        // a serial queue it drains). The deque is FIFO: the job taken back
+                        // may be an older one of the same batch.
+                        local.push(job);
                         pool.notify_slow();
+                        match local.pop() {
+                            Some(j) => job = j,
+                            None => continue, // the woken thread took it
+                        }
                     }
                     if let Some(r) = crate::event::reactor_if_started() {
                         if r.has_work() && !r.is_owned() {
@@ -542,4 +557,93 @@ fn retire(pool: &Pool, me: &Arc<WorkerShared>) -> bool {
         .retain(|(id, _)| *id != me.id);
     pool.workers.lock().unwrap().retain(|w| !Arc::ptr_eq(w, me));
     true
+}
+
+// Fork support (see `src/fork.rs`).
+
+/// The pool if it was ever used.
+pub(crate) fn pool_if_started() -> Option<&'static Pool> {
+    POOL.get()
+}
+
+impl Pool {
+    /// Before a fork: the pool's locks (the caller retries if one is busy).
+    pub(crate) fn fork_lock(&'static self, held: &mut crate::fork::Held) -> bool {
+        held.write(&self.stealers)
+            && held.lock(&self.workers)
+            && held.lock(&self.idle)
+            && self.monitor.fork_lock(held)
+    }
+
+    /// In a forked child, whose only thread is the one that forked: the workers and the
+    /// monitor are gone. Jobs waiting in the dead workers' deques move to the default root
+    /// queue (their own root is not recorded; only their priority changes); the counters say
+    /// no thread exists (or one: the forking thread, if it is a worker — it goes on running
+    /// its job, then works as a worker of the child), so the next work wakes new workers.
+    /// No thread is started here: that waits until the child uses rgcd (see `fork.rs`);
+    /// until `fork_child_done`, a pretend searcher keeps enqueues from starting one.
+    pub(crate) fn fork_child(&'static self) {
+        let me = lock_wait::CURRENT.with(|c| c.get());
+        // SAFETY: CURRENT points into this thread's live worker, if any.
+        let my_id = (!me.is_null()).then(|| unsafe { (*me).id });
+        {
+            let mut stealers = self.stealers.write().unwrap_or_else(|e| e.into_inner());
+            let default = &self.injectors[crate::queue::Qos::Default.root_index()];
+            for (id, s) in stealers.iter() {
+                if Some(*id) == my_id {
+                    continue;
+                }
+                // One thread: a steal cannot race, so Retry does not come; bounded anyway.
+                let mut retries = 0;
+                loop {
+                    match s.steal() {
+                        Steal::Success(j) => default.push(j),
+                        Steal::Empty => break,
+                        Steal::Retry if retries < 1000 => retries += 1,
+                        Steal::Retry => break,
+                    }
+                }
+            }
+            stealers.retain(|(id, _)| Some(*id) == my_id);
+        }
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.threads
+            .store(usize::from(my_id.is_some()), Ordering::SeqCst);
+        self.sleeping.store(0, Ordering::SeqCst);
+        self.blocked.store(0, Ordering::SeqCst);
+        // A pretend searcher while the dead workers' drains are put back: an enqueue then
+        // starts no thread (nothing does until the child uses rgcd).
+        self.searching.store(1, Ordering::SeqCst);
+        self.workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|w| std::ptr::eq(Arc::as_ptr(w), me));
+
+        if !me.is_null() {
+            // SAFETY: as above.
+            let w = unsafe { &*me };
+            w.tid.store(gettid(), Ordering::Relaxed);
+            w.in_poller.store(false, Ordering::Relaxed);
+            w.notified.store(false, Ordering::Relaxed);
+        }
+        self.monitor.fork_child();
+    }
+
+    /// In a forked child, after `fork_child` and after the queues the dead threads held were
+    /// given back: enqueues start threads again. Returns whether work is waiting.
+    pub(crate) fn fork_child_done(&self) -> bool {
+        self.searching.store(0, Ordering::SeqCst);
+        self.any_stealable()
+    }
+
+    /// In the child, when it first uses rgcd: get threads on the work inherited from the
+    /// parent and on the reactor.
+    pub(crate) fn start_after_fork(&'static self) {
+        if self.any_stealable() {
+            self.notify_slow();
+        }
+        if crate::event::reactor_if_started().is_some_and(|r| r.has_work()) {
+            self.reactor_needs_poller();
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Draining: how a locked queue runs its items (see README.md).
 
-use super::sync::{with_frame, SyncWaiter};
+use super::sync::{with_frame_holding, FrameHold, SyncWaiter};
 use super::{
     inflight, release_raw, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED, SUSPEND_MASK,
 };
@@ -37,7 +37,12 @@ pub(crate) fn report_panic(p: &(dyn std::any::Any + Send)) {
 pub(crate) fn execute(job: Job) {
     // SAFETY: the job keeps its queue alive.
     let q = unsafe { &*job.queue };
-    with_frame(q, || run_task(job.task));
+    let hold = if q.flavor() == Flavor::Concurrent {
+        FrameHold::Reader
+    } else {
+        FrameHold::Other
+    };
+    with_frame_holding(q, hold, || run_task(job.task));
     if q.flavor() == Flavor::Concurrent {
         q.exit_reader();
         // SAFETY: the reference taken by `forward`.
@@ -87,7 +92,7 @@ impl QueueInner {
             Handoff(NonNull<TaskHeader>),
             Yield,
         }
-        let end = with_frame(self, || {
+        let end = with_frame_holding(self, FrameHold::Drain, || {
             let mut n = 0u32;
             loop {
                 let s = self.state.load(Ordering::Acquire);
@@ -123,7 +128,7 @@ impl QueueInner {
         match end {
             End::Unlock => self.unlock(true),
             // SAFETY: a waiter popped from this queue; LOCKED and our reference pass to it.
-            End::Handoff(t) => unsafe { SyncWaiter::hand_off(t) },
+            End::Handoff(t) => unsafe { SyncWaiter::hand_off(t, self) },
             End::Yield => self.schedule(),
         }
     }
@@ -161,10 +166,10 @@ impl QueueInner {
                 self.list.pop();
                 if flags & SYNC_WAITER != 0 {
                     // SAFETY: a waiter popped from this queue; LOCKED and our reference pass.
-                    unsafe { SyncWaiter::hand_off(t) };
+                    unsafe { SyncWaiter::hand_off(t, self) };
                     return;
                 }
-                with_frame(self, || run_task(t));
+                with_frame_holding(self, FrameHold::Drain, || run_task(t));
                 if flags & RETARGET != 0 {
                     self.schedule();
                     return;
@@ -174,7 +179,7 @@ impl QueueInner {
                 self.state.fetch_add(super::INFLIGHT_ONE, Ordering::SeqCst);
                 if flags & SYNC_WAITER != 0 {
                     // SAFETY: a waiter popped from this queue; it exits the reader slot.
-                    unsafe { SyncWaiter::admit_reader(t) };
+                    unsafe { SyncWaiter::admit_reader(t, self) };
                 } else {
                     // SAFETY: the in-flight slot was taken above.
                     unsafe { self.forward(t) };

@@ -26,11 +26,11 @@ use std::sync::{Mutex, OnceLock};
 pub(crate) use qref::QueueRef;
 
 pub(crate) use drain::{execute, report_panic};
-pub(crate) use main_queue::is_main_thread;
 pub use main_queue::main;
+pub(crate) use main_queue::{fork_lock as main_fork_lock, is_main_thread};
 pub(crate) use sync::{
-    current_label, current_queue_or_default, current_specific, runs_on, sync_raw, sync_serial_f,
-    with_frame,
+    current_label, current_queue_or_default, current_specific, fork_lock as frames_fork_lock,
+    recover_all_dead_frames, register_worker_frames, runs_on, sync_raw, sync_serial_f, with_frame,
 };
 
 // The state word (see README.md).

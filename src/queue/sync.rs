@@ -12,16 +12,87 @@ use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::thread::{self, Thread};
+
+/// What a thread running a queue holds on it, as far as a forked child needs to know to give
+/// it back when that thread is gone (see `recover_dead_frames`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FrameHold {
+    /// Nothing a child can give back: a root, an inline `sync`, work run inside a drain.
+    Other,
+    /// The drain of the queue: LOCKED and the drain's reference.
+    Drain,
+    /// An item of a wide queue forwarded to the pool: an in-flight slot and a reference.
+    Reader,
+    /// An inline `sync` onto a serial queue: LOCKED, no reference.
+    Locked,
+    /// A `sync` admitted as a reader of a wide queue: an in-flight slot, no reference.
+    Slot,
+    /// A `sync` caller parked in the queue's list. This frame's `queue` is its `SyncWaiter`
+    /// (the frame exists only around the park, where nothing reads the current queue): the
+    /// drain may have handed the queue to it already.
+    Waiting,
+}
 
 /// One queue the current thread is running, innermost last.
 struct Frame {
     queue: *const QueueInner,
     prev: *const Frame,
+    hold: FrameHold,
 }
 
 thread_local! {
     static FRAME: Cell<*const Frame> = const { Cell::new(ptr::null()) };
+    /// This thread's FRAME is in `STACKS` (see `register_frames`).
+    static REGISTERED: Cell<bool> = const { Cell::new(false) };
+    /// Takes this thread's FRAME out of `STACKS` when the thread ends.
+    static UNREGISTER: Unregister = const { Unregister };
+}
+
+/// The frame stacks (FRAME cells, by address) of the threads alive that ever held a queue:
+/// workers, and threads that ran a `sync`. A forked child gives back what the threads that
+/// did not survive the fork held (`recover_dead_frames`).
+static STACKS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+struct Unregister;
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        let me = frame_stack();
+        let mut v = STACKS.lock().unwrap_or_else(|e| e.into_inner());
+        v.retain(|&a| a != me);
+    }
+}
+
+/// Records this thread's frame stack in `STACKS` (once per thread; one thread-local load
+/// after that).
+#[inline]
+fn register_frames() {
+    if !REGISTERED.with(|r| r.get()) {
+        register_slow();
+    }
+}
+
+#[cold]
+fn register_slow() {
+    REGISTERED.with(|r| r.set(true));
+    // Touching UNREGISTER registers its destructor, which runs at thread exit.
+    UNREGISTER.with(|_| {});
+    STACKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(frame_stack());
+}
+
+/// Before a fork (see `src/fork.rs`).
+pub(crate) fn fork_lock(held: &mut crate::fork::Held) -> bool {
+    held.lock(&STACKS)
+}
+
+/// Registers the calling worker's frame stack (at its start).
+pub(crate) fn register_worker_frames() {
+    register_frames();
 }
 
 struct FrameGuard(*const Frame);
@@ -35,8 +106,23 @@ impl Drop for FrameGuard {
 /// Runs `f` with `q` as the current queue of this thread.
 #[inline]
 pub(crate) fn with_frame<R>(q: &QueueInner, f: impl FnOnce() -> R) -> R {
+    with_frame_holding(q, FrameHold::Other, f)
+}
+
+/// `with_frame` for a thread that holds `hold` on `q` while `f` runs.
+#[inline]
+pub(crate) fn with_frame_holding<R>(q: &QueueInner, hold: FrameHold, f: impl FnOnce() -> R) -> R {
+    with_frame_raw(q, hold, f)
+}
+
+#[inline]
+fn with_frame_raw<R>(q: *const QueueInner, hold: FrameHold, f: impl FnOnce() -> R) -> R {
     let prev = FRAME.with(|c| c.get());
-    let frame = Frame { queue: q, prev };
+    let frame = Frame {
+        queue: q,
+        prev,
+        hold,
+    };
     FRAME.with(|c| c.set(&frame));
     let _g = FrameGuard(prev);
     f()
@@ -227,9 +313,14 @@ const ADMITTED: u32 = 3;
 #[repr(C)]
 pub(super) struct SyncWaiter {
     header: TaskHeader,
+    /// The queue waited on (for a forked child, see `FrameHold::Waiting`).
+    queue: *const QueueInner,
     work: *mut (dyn FnMut() + 'static),
     thread: Thread,
     state: AtomicU32,
+    /// `crate::fork::generation()` when the waiter was made: a waiter from before a fork
+    /// belongs, in the child, to a thread that does not exist there.
+    generation: u32,
 }
 
 unsafe fn waiter_call(_t: NonNull<TaskHeader>, _a: Action) {
@@ -243,9 +334,14 @@ impl SyncWaiter {
     ///
     /// # Safety
     /// `t` must be a `SyncWaiter` popped by the drain of the queue.
-    pub(super) unsafe fn hand_off(t: NonNull<TaskHeader>) {
+    pub(super) unsafe fn hand_off(t: NonNull<TaskHeader>, q: &QueueInner) {
         // SAFETY: per the contract.
         let w = unsafe { &*(t.as_ptr() as *const SyncWaiter) };
+        if w.orphaned() {
+            // Its thread is gone (a forked child): the drain goes on with the next item.
+            q.schedule();
+            return;
+        }
         w.wake(HANDED_OFF);
     }
 
@@ -253,9 +349,13 @@ impl SyncWaiter {
     ///
     /// # Safety
     /// As for `hand_off`.
-    pub(super) unsafe fn admit_reader(t: NonNull<TaskHeader>) {
+    pub(super) unsafe fn admit_reader(t: NonNull<TaskHeader>, q: &QueueInner) {
         // SAFETY: per the contract.
         let w = unsafe { &*(t.as_ptr() as *const SyncWaiter) };
+        if w.orphaned() {
+            q.exit_reader();
+            return;
+        }
         w.wake(ADMITTED);
     }
 
@@ -267,10 +367,18 @@ impl SyncWaiter {
     pub(super) unsafe fn run_here(t: NonNull<TaskHeader>, q: &QueueInner) {
         // SAFETY: per the contract; the caller is parked until we set DONE.
         let w = unsafe { &*(t.as_ptr() as *const SyncWaiter) };
+        if w.orphaned() {
+            return;
+        }
         let work = w.work;
         // SAFETY: the closure lives on the parked caller's stack.
         with_frame(q, || unsafe { (*work)() });
         w.wake(DONE);
+    }
+
+    /// Made before a fork, seen in the child: its thread (and work) stay in the parent.
+    fn orphaned(&self) -> bool {
+        self.generation != crate::fork::generation()
     }
 
     fn wake(&self, state: u32) {
@@ -296,12 +404,14 @@ pub(crate) fn sync_serial_f(q: &QueueInner, f: CFunction, ctx: *mut c_void) -> b
     // `with_frame`, with one look-up of the thread-local (and no closure for the compiler to
     // keep out of line): a C function does not unwind, so the frame needs no guard to be
     // popped.
+    register_frames();
     let cell: *const Cell<*const Frame> = FRAME.with(|c| c as *const _);
     // SAFETY: FRAME has no destructor: it lives as long as this thread.
     let cell = unsafe { &*cell };
     let frame = Frame {
         queue: q,
         prev: cell.get(),
+        hold: FrameHold::Locked,
     };
     cell.set(&frame);
     // SAFETY: the caller's function and context.
@@ -329,6 +439,7 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
             ),
         ));
     }
+    register_frames();
     // The common case first: a serial queue on a global queue, free now.
     if q.flavor() == Flavor::Serial && q.target().flavor() == Flavor::Root && try_lock(q, false) {
         struct Unlock<'a>(&'a QueueInner);
@@ -338,7 +449,7 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
             }
         }
         let _unlock = Unlock(q);
-        with_frame(q, work);
+        with_frame_holding(q, FrameHold::Locked, work);
         return Ok(());
     }
     let mut held = [(ptr::null::<QueueInner>(), Hold::Lock); MAX_CHAIN];
@@ -358,20 +469,31 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
     };
     let waiter = SyncWaiter {
         header: TaskHeader::new(waiter_call, SYNC_WAITER | if barrier { BARRIER } else { 0 }),
+        queue: q,
         work: work_static,
         thread: thread::current(),
         state: AtomicU32::new(WAITING),
+        generation: crate::fork::generation(),
     };
     // SAFETY: the waiter stays alive (we block below until the queue is done with it).
     unsafe { q.enqueue(NonNull::from(&waiter.header)) };
     crate::pool::blocking(|| {
-        while waiter.state.load(Ordering::Acquire) == WAITING {
-            thread::park();
-        }
+        // The waiter stands in for the queue in this frame (see `FrameHold::Waiting`).
+        let as_queue = &waiter as *const SyncWaiter as *const QueueInner;
+        with_frame_raw(as_queue, FrameHold::Waiting, || {
+            while waiter.state.load(Ordering::Acquire) == WAITING {
+                thread::park();
+            }
+        })
     });
     let state = waiter.state.load(Ordering::Acquire);
     if state != DONE {
-        let r = catch_unwind(AssertUnwindSafe(|| with_frame(q, &mut *work)));
+        let hold = if state == ADMITTED {
+            FrameHold::Slot
+        } else {
+            FrameHold::Drain
+        };
+        let r = catch_unwind(AssertUnwindSafe(|| with_frame_holding(q, hold, &mut *work)));
         if state == ADMITTED {
             q.exit_reader();
         } else {
@@ -407,4 +529,78 @@ pub(crate) fn sync_closure<R: Send, F: FnOnce() -> R + Send>(
     };
     sync_raw(q, barrier, &mut work)?;
     out.ok_or_else(|| Error::new(ErrorKind::Panic, "the sync work panicked"))
+}
+
+/// The address of this thread's frame stack, for a forked child to look at after the thread
+/// is gone (`recover_dead_frames`). FRAME has no destructor: the cell lives as long as the
+/// thread (and, in a forked child, as long as the copy of its memory).
+pub(crate) fn frame_stack() -> usize {
+    FRAME.with(|c| c as *const Cell<*const Frame> as usize)
+}
+
+/// In a forked child: gives back what the threads that did not survive the fork held on
+/// queues. See `recover_dead_frames`.
+///
+/// # Safety
+/// Only in a forked child, before any other thread exists.
+pub(crate) unsafe fn recover_all_dead_frames() {
+    let me = frame_stack();
+    let stacks: Vec<usize> = {
+        let mut v = STACKS.lock().unwrap_or_else(|e| e.into_inner());
+        let all = std::mem::take(&mut *v);
+        if all.contains(&me) {
+            v.push(me);
+        }
+        all
+    };
+    for s in stacks.into_iter().filter(|&s| s != me) {
+        // SAFETY: per the contract; `s` is the frame stack of a thread of the parent.
+        unsafe { recover_dead_frames(s) };
+    }
+}
+
+/// For a thread that did not survive a fork (`stack` from its `frame_stack`): the drains it
+/// was running go on from the item after the one it was running (that item is lost in the
+/// child) — each is enqueued again on its target, holding what the dead drain held; a serial
+/// queue it held for an inline `sync` is unlocked; the in-flight slots of wide queues it held
+/// are given back. Frames of other kinds (a `sync` through a chain of queues) keep what they
+/// held.
+///
+/// # Safety
+/// Only in a forked child, before any other thread exists, with `stack` from a thread of the
+/// parent other than the forking one.
+unsafe fn recover_dead_frames(stack: usize) {
+    // SAFETY: per the contract: the dead thread's memory is a frozen copy.
+    let mut f = unsafe { (*(stack as *const Cell<*const Frame>)).get() };
+    while !f.is_null() {
+        // SAFETY: frames of the dead thread, in its frozen stack.
+        let fr = unsafe { &*f };
+        if fr.hold == FrameHold::Waiting {
+            // SAFETY: the frame's queue is the waiter (see `FrameHold::Waiting`), on the
+            // dead thread's frozen stack.
+            let w = unsafe { &*(fr.queue as *const SyncWaiter) };
+            // SAFETY: the waiter keeps its queue alive.
+            let q = unsafe { &*w.queue };
+            match w.state.load(Ordering::Acquire) {
+                // Handed the queue (LOCKED and the drain's reference): the drain goes on.
+                HANDED_OFF => q.schedule(),
+                ADMITTED => q.exit_reader(),
+                // Still in the list: the drain skips it when it gets there (`orphaned`).
+                _ => {}
+            }
+            f = fr.prev;
+            continue;
+        }
+        // SAFETY: the frame's hold keeps its queue alive.
+        let q = unsafe { &*fr.queue };
+        match fr.hold {
+            FrameHold::Drain => q.schedule(),
+            // The job's reference is not released: dropping a last reference here could run
+            // a finalizer inside the fork handler. The queue is leaked in the child.
+            FrameHold::Reader | FrameHold::Slot => q.exit_reader(),
+            FrameHold::Locked => q.unlock(false),
+            FrameHold::Other | FrameHold::Waiting => {}
+        }
+        f = fr.prev;
+    }
 }

@@ -406,22 +406,25 @@ fn worker_main(pool: &'static Pool, id: usize) {
                     // on it; if nobody watches the reactor now, let the monitor do it.
                     // (Other workers' deques count: the batch this worker just stole may
                     // sit behind a job that blocks.)
-                    if pool.any_stealable() {
-                        // Waking or starting a thread takes a while: meanwhile the job waits
-                        // in this worker's deque, where a child forked meanwhile finds it
-                        // (a job held in a local variable would be lost there, and with it
-                        // a serial queue it drains). The deque is FIFO: the job taken back
-                        // may be an older one of the same batch.
+                    let more = pool.any_stealable();
+                    let unwatched = crate::event::reactor_if_started()
+                        .filter(|r| r.has_work() && !r.is_owned());
+                    if more || unwatched.is_some() {
+                        // Waking a thread or arming the monitor takes system calls: meanwhile
+                        // the job waits in this worker's deque, where a child forked
+                        // meanwhile finds it (a job held in a local variable would be lost
+                        // there, and with it a serial queue it drains). The deque is FIFO:
+                        // the job taken back may be an older one of the same batch.
                         local.push(job);
-                        pool.notify_slow();
+                        if more {
+                            pool.notify_slow();
+                        }
+                        if let Some(r) = unwatched {
+                            pool.monitor.look_later(pool, !r.has_io());
+                        }
                         match local.pop() {
                             Some(j) => job = j,
-                            None => continue, // the woken thread took it
-                        }
-                    }
-                    if let Some(r) = crate::event::reactor_if_started() {
-                        if r.has_work() && !r.is_owned() {
-                            pool.monitor.look_later(pool, !r.has_io());
+                            None => continue, // a woken thread took it
                         }
                     }
                 }

@@ -10,7 +10,9 @@ use crate::task::TaskHeader;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use std::cell::Cell;
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    fence, AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -50,6 +52,9 @@ pub(crate) struct WorkerShared {
     in_poller: AtomicBool,
     /// Waiting for a lock held by a running thread (`lock_wait.rs`): runnable for the monitor.
     lock_wait: AtomicBool,
+    /// A job this worker holds while it wakes others (null otherwise), for a forked child.
+    hand_task: AtomicPtr<TaskHeader>,
+    hand_queue: AtomicPtr<QueueInner>,
 }
 
 pub(crate) struct Pool {
@@ -385,6 +390,8 @@ fn worker_main(pool: &'static Pool, id: usize) {
         tid: AtomicI32::new(gettid()),
         in_poller: AtomicBool::new(false),
         lock_wait: AtomicBool::new(false),
+        hand_task: AtomicPtr::new(std::ptr::null_mut()),
+        hand_queue: AtomicPtr::new(std::ptr::null_mut()),
     });
     crate::queue::register_worker_frames();
     pool.stealers.write().unwrap().push((id, local.stealer()));
@@ -397,7 +404,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
     let mut timer_wake = false;
     let mut searching = true; // spawn_worker counted us
     'outer: loop {
-        if let Some(mut job) = pool.find_work(&local, id) {
+        if let Some(job) = pool.find_work(&local, id) {
             if searching {
                 searching = false;
                 let was = pool.searching.fetch_sub(1, Ordering::SeqCst);
@@ -411,21 +418,20 @@ fn worker_main(pool: &'static Pool, id: usize) {
                         .filter(|r| r.has_work() && !r.is_owned());
                     if more || unwatched.is_some() {
                         // Waking a thread or arming the monitor takes system calls: meanwhile
-                        // the job waits in this worker's deque, where a child forked
-                        // meanwhile finds it (a job held in a local variable would be lost
-                        // there, and with it a serial queue it drains). The deque is FIFO:
-                        // the job taken back may be an older one of the same batch.
-                        local.push(job);
+                        // the job is recorded where a child forked in that window finds it (a
+                        // job only in a local variable would be lost there, and with it the
+                        // serial queue it drains). Not in this worker's deque: the thread
+                        // woken would take it from there.
+                        me.hand_queue
+                            .store(job.queue as *mut QueueInner, Ordering::Relaxed);
+                        me.hand_task.store(job.task.as_ptr(), Ordering::Relaxed);
                         if more {
                             pool.notify_slow();
                         }
                         if let Some(r) = unwatched {
                             pool.monitor.look_later(pool, !r.has_io());
                         }
-                        match local.pop() {
-                            Some(j) => job = j,
-                            None => continue, // a woken thread took it
-                        }
+                        me.hand_task.store(std::ptr::null_mut(), Ordering::Relaxed);
                     }
                 }
             }
@@ -610,6 +616,20 @@ impl Pool {
             stealers.retain(|(id, _)| Some(*id) == my_id);
         }
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        // Jobs the dead workers held while waking others.
+        let default = &self.injectors[crate::queue::Qos::Default.root_index()];
+        for w in self
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|w| !std::ptr::eq(Arc::as_ptr(w), me))
+        {
+            if let Some(task) = NonNull::new(w.hand_task.load(Ordering::Relaxed)) {
+                let queue = w.hand_queue.load(Ordering::Relaxed);
+                default.push(Job { task, queue });
+            }
+        }
         self.threads
             .store(usize::from(my_id.is_some()), Ordering::SeqCst);
         self.sleeping.store(0, Ordering::SeqCst);

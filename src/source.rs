@@ -30,7 +30,7 @@ use crate::time::Time;
 use std::mem::offset_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The kinds of source, with the C ABI's numbers.
@@ -163,6 +163,9 @@ pub(crate) struct SourceInner {
     /// A repeating timer that fired and waits for its handler: its next deadline (`NO_TIMER`:
     /// none), interval and leeway. Changed under the reactor's timer lock.
     pub(crate) parked: [AtomicU64; 3],
+    /// `fork::generation()` when `parked` was set: a timer parked before a fork is not put
+    /// back in a forked child (sources made before a fork do not fire there).
+    pub(crate) parked_gen: AtomicU32,
     /// A process source's pidfd (-1 if none).
     pub(crate) pidfd: AtomicI32,
     /// A reader was told of the end of file (data 0): it is not re-armed.
@@ -255,6 +258,7 @@ impl SourceInner {
                 AtomicU64::new(0),
                 AtomicU64::new(0),
             ],
+            parked_gen: AtomicU32::new(0),
             pidfd: AtomicI32::new(-1),
             eof: AtomicBool::new(false),
         }))

@@ -864,6 +864,8 @@ impl Reactor {
             let mut t = self.timers.lock().unwrap();
             let next = src.parked[0].swap(NO_TIMER, Ordering::Relaxed);
             if next == NO_TIMER
+                // Parked before a fork, and this is the child: it does not fire here.
+                || src.parked_gen.load(Ordering::Relaxed) != crate::fork::generation()
                 || src.is_canceled()
                 || src.timer.load(Ordering::Acquire) != NO_TIMER
             {
@@ -918,6 +920,8 @@ impl Reactor {
                         // The merge below always follows, so a later delivery re-arms it.
                         src.parked[1].store(*interval, Ordering::Relaxed);
                         src.parked[2].store(*leeway, Ordering::Relaxed);
+                        src.parked_gen
+                            .store(crate::fork::generation(), Ordering::Relaxed);
                         src.parked[0].store(next, Ordering::Relaxed);
                     } else {
                         // Delivered: stays in the heap (no re-arm, hence no wake-up of the

@@ -454,7 +454,14 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
     }
     let mut held = [(ptr::null::<QueueInner>(), Hold::Lock); MAX_CHAIN];
     if let Some(n) = try_acquire_chain(q, barrier, &mut held) {
-        let r = catch_unwind(AssertUnwindSafe(|| with_frame(q, &mut *work)));
+        // What a forked child gives back if this thread is gone: one queue held (on a root)
+        // is described by the frame; a longer chain is not (see `recover_dead_frames`).
+        let hold = match (n, held[0].1) {
+            (1, Hold::Lock) => FrameHold::Locked,
+            (1, Hold::Reader) => FrameHold::Slot,
+            _ => FrameHold::Other,
+        };
+        let r = catch_unwind(AssertUnwindSafe(|| with_frame_holding(q, hold, &mut *work)));
         release_chain(&held[..n]);
         if let Err(p) = r {
             resume_unwind(p);

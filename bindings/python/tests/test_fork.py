@@ -50,8 +50,13 @@ def _child_uses_rgcd(results: Any, n: int) -> None:
     """A child's target: queues, a group, a sync and a timer; the outcome goes to ``results``."""
     # Workers the pool counts are this process's threads (the parent's are gone); the binding
     # may have started some already, for callables the parent had queued.
-    out: Dict[str, Any] = {"pid": os.getpid(), "threads_before": rgcd.pool_thread_count(),
-                           "proc_threads_before": _process_threads()}
+    out: Dict[str, Any] = {"pid": os.getpid()}
+    for _ in range(100):
+        out["threads_before"] = rgcd.pool_thread_count()
+        out["proc_threads_before"] = _process_threads()
+        if out["threads_before"] <= out["proc_threads_before"] - 1:
+            break
+        time.sleep(0.01)
     serial = rgcd.Queue("child.serial")
     conc = rgcd.Queue("child.concurrent", concurrent=True)
     group = rgcd.Group()
@@ -80,8 +85,13 @@ def _child_uses_rgcd(results: Any, n: int) -> None:
     out["timer"] = fired.wait(10)
     timer.cancel()
     serial.run_sync(lambda: None)
-    out["threads_after"] = rgcd.pool_thread_count()
-    out["proc_threads_after"] = _process_threads()
+    # (A worker being started is counted just before its thread exists: look again then.)
+    for _ in range(100):
+        out["threads_after"] = rgcd.pool_thread_count()
+        out["proc_threads_after"] = _process_threads()
+        if out["threads_after"] <= out["proc_threads_after"] - 1:
+            break
+        time.sleep(0.01)
     results.put(out)
 
 

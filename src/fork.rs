@@ -181,6 +181,8 @@ extern "C" fn child() {
         p.fork_child();
         // SAFETY: a forked child, one thread.
         unsafe { crate::queue::recover_all_dead_frames() };
+        // SAFETY: as above; `fork_child` put the pretend searcher in place.
+        unsafe { crate::queue::repair_after_fork(p) };
         let mut waiting = p.fork_child_done();
         if let Some(r) = crate::event::reactor_if_started() {
             // Even without the poller (prepare gave up on it): the epoll instance must not

@@ -587,7 +587,8 @@ impl Pool {
     /// In a forked child, whose only thread is the one that forked: the workers and the
     /// monitor are gone. Jobs waiting in the dead workers' deques move to the default root
     /// queue (their own root is not recorded; only their priority changes); the counters say
-    /// no thread exists (or one: the forking thread, if it is a worker — it goes on running
+    /// no thread exists (or one: the forking thread, if it is a worker — its deque is emptied
+    /// into the root queue too — it goes on running
     /// its job, then works as a worker of the child), so the next work wakes new workers.
     /// No thread is started here: that waits until the child uses rgcd (see `fork.rs`);
     /// until `fork_child_done`, a pretend searcher keeps enqueues from starting one.
@@ -598,10 +599,9 @@ impl Pool {
         {
             let mut stealers = self.stealers.write().unwrap_or_else(|e| e.into_inner());
             let default = &self.injectors[crate::queue::Qos::Default.root_index()];
-            for (id, s) in stealers.iter() {
-                if Some(*id) == my_id {
-                    continue;
-                }
+            // The forking worker's own deque too: `queue::repair_after_fork` must see every
+            // queued job in the root queues.
+            for (_, s) in stealers.iter() {
                 // One thread: a steal cannot race, so Retry does not come; bounded anyway.
                 let mut retries = 0;
                 loop {
@@ -650,6 +650,30 @@ impl Pool {
             w.notified.store(false, Ordering::Relaxed);
         }
         self.monitor.fork_child();
+    }
+
+    /// In a forked child (one thread): every job of the root queues, with its root index.
+    pub(crate) fn fork_take_roots(&self) -> Vec<(usize, Job)> {
+        let mut v = Vec::new();
+        for (i, inj) in self.injectors.iter().enumerate() {
+            let mut retries = 0;
+            loop {
+                match inj.steal() {
+                    Steal::Success(j) => v.push((i, j)),
+                    Steal::Empty => break,
+                    Steal::Retry if retries < 1000 => retries += 1,
+                    Steal::Retry => break,
+                }
+            }
+        }
+        v
+    }
+
+    /// Puts jobs back on the root queues (in a forked child, with the pretend searcher).
+    pub(crate) fn fork_put_roots(&self, jobs: Vec<(usize, Job)>) {
+        for (i, j) in jobs {
+            self.injectors[i].push(j);
+        }
     }
 
     /// In a forked child, after `fork_child` and after the queues the dead threads held were

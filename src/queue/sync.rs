@@ -545,6 +545,21 @@ pub(crate) fn frame_stack() -> usize {
     FRAME.with(|c| c as *const Cell<*const Frame> as usize)
 }
 
+/// The queues the calling thread's frames hold (for a forked child: the forking thread's).
+pub(crate) fn own_frame_queues() -> Vec<*const QueueInner> {
+    let mut v = Vec::new();
+    let mut f = FRAME.with(|c| c.get());
+    while !f.is_null() {
+        // SAFETY: this thread's frames, on its stack below us.
+        let fr = unsafe { &*f };
+        if fr.hold != FrameHold::Waiting {
+            v.push(fr.queue);
+        }
+        f = fr.prev;
+    }
+    v
+}
+
 /// In a forked child: gives back what the threads that did not survive the fork held on
 /// queues. See `recover_dead_frames`.
 ///

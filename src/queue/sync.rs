@@ -404,7 +404,8 @@ pub(crate) fn sync_serial_f(q: &QueueInner, f: CFunction, ctx: *mut c_void) -> b
     // `with_frame`, with one look-up of the thread-local (and no closure for the compiler to
     // keep out of line): a C function does not unwind, so the frame needs no guard to be
     // popped.
-    register_frames();
+    // Not registered in STACKS for this: a queue left locked by a thread the fork caught
+    // here is found by `repair_after_fork` in the child.
     let cell: *const Cell<*const Frame> = FRAME.with(|c| c as *const _);
     // SAFETY: FRAME has no destructor: it lives as long as this thread.
     let cell = unsafe { &*cell };
@@ -439,8 +440,8 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
             ),
         ));
     }
-    register_frames();
-    // The common case first: a serial queue on a global queue, free now.
+    // The common case first: a serial queue on a global queue, free now (a lock left by a
+    // thread a fork caught here is repaired without STACKS: `repair_after_fork`).
     if q.flavor() == Flavor::Serial && q.target().flavor() == Flavor::Root && try_lock(q, false) {
         struct Unlock<'a>(&'a QueueInner);
         impl Drop for Unlock<'_> {
@@ -452,6 +453,9 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
         with_frame_holding(q, FrameHold::Locked, work);
         return Ok(());
     }
+    // From here this thread may hold in-flight slots of wide queues, or wait: a forked child
+    // needs its frames (STACKS).
+    register_frames();
     let mut held = [(ptr::null::<QueueInner>(), Hold::Lock); MAX_CHAIN];
     if let Some(n) = try_acquire_chain(q, barrier, &mut held) {
         // What a forked child gives back if this thread is gone: one queue held (on a root)

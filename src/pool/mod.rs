@@ -422,16 +422,20 @@ fn worker_main(pool: &'static Pool, id: usize) {
                         // job only in a local variable would be lost there, and with it the
                         // serial queue it drains). Not in this worker's deque: the thread
                         // woken would take it from there.
+                        // Release, and a compiler barrier after the clear below: a child
+                        // sees the pair whole, and never both this record and the frames of
+                        // the job's run.
                         me.hand_queue
                             .store(job.queue as *mut QueueInner, Ordering::Relaxed);
-                        me.hand_task.store(job.task.as_ptr(), Ordering::Relaxed);
+                        me.hand_task.store(job.task.as_ptr(), Ordering::Release);
                         if more {
                             pool.notify_slow();
                         }
                         if let Some(r) = unwatched {
                             pool.monitor.look_later(pool, !r.has_io());
                         }
-                        me.hand_task.store(std::ptr::null_mut(), Ordering::Relaxed);
+                        me.hand_task.store(std::ptr::null_mut(), Ordering::Release);
+                        std::sync::atomic::compiler_fence(Ordering::SeqCst);
                     }
                 }
             }
@@ -625,7 +629,7 @@ impl Pool {
             .iter()
             .filter(|w| !std::ptr::eq(Arc::as_ptr(w), me))
         {
-            if let Some(task) = NonNull::new(w.hand_task.load(Ordering::Relaxed)) {
+            if let Some(task) = NonNull::new(w.hand_task.load(Ordering::Acquire)) {
                 let queue = w.hand_queue.load(Ordering::Relaxed);
                 default.push(Job { task, queue });
             }

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{compiler_fence, AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::thread::{self, Thread};
 
@@ -123,6 +123,9 @@ fn with_frame_raw<R>(q: *const QueueInner, hold: FrameHold, f: impl FnOnce() -> 
         prev,
         hold,
     };
+    // The frame is written before it is published: a forked child reads the frames of a
+    // thread stopped anywhere (a compiler barrier only; x86 keeps stores in order).
+    compiler_fence(Ordering::SeqCst);
     FRAME.with(|c| c.set(&frame));
     let _g = FrameGuard(prev);
     f()
@@ -414,6 +417,7 @@ pub(crate) fn sync_serial_f(q: &QueueInner, f: CFunction, ctx: *mut c_void) -> b
         prev: cell.get(),
         hold: FrameHold::Locked,
     };
+    compiler_fence(Ordering::SeqCst); // see `with_frame_raw`
     cell.set(&frame);
     // SAFETY: the caller's function and context.
     unsafe { f(ctx) };

@@ -51,6 +51,14 @@ struct timespec;
 // Shift of the QoS class inside a `rgcd_queue_attr_t`.
 #define RGCD_QUEUE_QOS_SHIFT 8
 
+// `rgcd_get_global_queue` flag: the overcommit global queue of the class, whose work gets
+// a thread whenever it waits, whatever the CPU count (libdispatch's private
+// `DISPATCH_QUEUE_OVERCOMMIT`), up to `RGCD_MAX_THREADS`.
+#define RGCD_GLOBAL_QUEUE_OVERCOMMIT 2
+
+// `rgcd_queue_set_width`: as many items at once as there are CPUs.
+#define RGCD_QUEUE_WIDTH_ACTIVE_CPUS -2
+
 // Legacy priority: the user-initiated global queue.
 #define RGCD_QUEUE_PRIORITY_HIGH 2
 
@@ -636,9 +644,18 @@ rgcd_queue_t rgcd_get_current_queue(void);
 int rgcd_queue_is_current(rgcd_queue_t queue);
 
 // The global concurrent queue for a QoS class (`RGCD_QOS_*`) or a legacy priority
-// (`RGCD_QUEUE_PRIORITY_*`). Borrowed: never released. `flags` must be 0. NULL with
-// `RGCD_EINVAL` for an unknown identifier or non-zero flags.
+// (`RGCD_QUEUE_PRIORITY_*`). Borrowed: never released. `flags` is 0 or
+// `RGCD_GLOBAL_QUEUE_OVERCOMMIT`. NULL with `RGCD_EINVAL` for an unknown identifier or
+// other flags.
 rgcd_queue_t rgcd_get_global_queue(intptr_t identifier, uintptr_t flags);
+
+// Limits a concurrent queue to `width` items running at once (libdispatch's private
+// `dispatch_queue_set_width`). 0 or 1 runs one at a time (barriers still order as barriers);
+// `RGCD_QUEUE_WIDTH_ACTIVE_CPUS` (any negative value) the number of CPUs; a width above 255
+// (such as `LONG_MAX`) removes the queue's own limit, the default. Takes effect at once for
+// items not yet started. A queue inside a concurrent target also counts against the target's
+// width. `RGCD_ENOTSUP` for a serial or global queue.
+int rgcd_queue_set_width(rgcd_queue_t queue, intptr_t width);
 
 // The main queue: serial, drained on the main thread by `rgcd_main()`. Borrowed.
 rgcd_queue_t rgcd_get_main_queue(void);

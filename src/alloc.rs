@@ -172,7 +172,10 @@ fn map_chunk(size: usize) -> Option<usize> {
             ptr::null_mut(),
             size,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+            // (Miri's mmap takes no MAP_POPULATE; its tests only need the memory.)
+            libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | if cfg!(miri) { 0 } else { libc::MAP_POPULATE },
             -1,
             0,
         )
@@ -443,5 +446,58 @@ mod tests {
         let b = alloc_queue_block();
         // SAFETY: a fresh block.
         unsafe { free_queue_block(b) };
+    }
+
+    /// Writes every byte of a block and checks it: a block handed out twice, or one too
+    /// small, shows as a mismatch (natively) or an out-of-bounds access (under Miri).
+    fn fill(p: *mut u8, size: usize, v: u8) {
+        // SAFETY: a live block of `size` bytes.
+        unsafe { ptr::write_bytes(p, v, size) };
+    }
+    fn holds(p: *mut u8, size: usize, v: u8) -> bool {
+        // SAFETY: as above.
+        unsafe { std::slice::from_raw_parts(p, size) }
+            .iter()
+            .all(|&b| b == v)
+    }
+
+    /// Single-threaded, small enough for Miri (`cargo +nightly miri test miri_`): enough
+    /// blocks to overflow this thread's list (`LOCAL_MAX`), gather batches (`BATCH`) onto the
+    /// global stack and take them back, with every block written in full while it is held.
+    #[test]
+    fn miri_blocks_through_local_list_and_batches() {
+        for (alloc_fn, free_fn, size) in [
+            (
+                alloc_block as fn() -> *mut u8,
+                free_block as unsafe fn(*mut u8),
+                BLOCK,
+            ),
+            (alloc_queue_block, free_queue_block, QUEUE_BLOCK),
+        ] {
+            let n = LOCAL_MAX + 2 * BATCH + 3;
+            let blocks: Vec<*mut u8> = (0..n).map(|_| alloc_fn()).collect();
+            for (i, &p) in blocks.iter().enumerate() {
+                assert_eq!(p as usize % ALIGN, 0);
+                fill(p, size, i as u8);
+            }
+            for (i, &p) in blocks.iter().enumerate() {
+                assert!(holds(p, size, i as u8), "block {i} was handed out twice");
+            }
+            for &p in &blocks {
+                // SAFETY: live blocks of this class, freed once.
+                unsafe { free_fn(p) };
+            }
+            // Again: now from the local list and the batches just gathered.
+            let again: Vec<*mut u8> = (0..n).map(|_| alloc_fn()).collect();
+            let mut sorted: Vec<usize> = again.iter().map(|&p| p as usize).collect();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), n, "no block is handed out twice");
+            for &p in &again {
+                fill(p, size, 0xa5);
+                // SAFETY: as above.
+                unsafe { free_fn(p) };
+            }
+        }
     }
 }

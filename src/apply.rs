@@ -48,6 +48,7 @@ impl Shared {
                 self.panic.lock().unwrap().get_or_insert(p);
             }
             let finished = end - start;
+            crate::tsan::release(&self.done);
             if self.done.fetch_add(finished, Ordering::AcqRel) + finished == self.n {
                 self.waiter.unpark();
             }
@@ -130,6 +131,8 @@ pub(crate) fn apply_raw<F: Fn(usize) + Sync>(n: usize, queue: Option<&QueueInner
             }
         });
     }
+    // Every iteration happens before apply returns.
+    crate::tsan::acquire(&shared.done);
     if shared.panicked.load(Ordering::Relaxed) {
         if let Some(p) = shared.panic.lock().unwrap().take() {
             resume_unwind(p);

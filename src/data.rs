@@ -14,10 +14,46 @@ use crate::task::{self, CFunction, SendPtr};
 use std::ffi::c_void;
 use std::sync::{Arc, OnceLock};
 
+/// A boxed buffer held by a raw pointer. A leaf reads its bytes through a pointer taken from
+/// the buffer; had the leaf kept the `Box` itself, moving that unique owner into place would
+/// invalidate the pointer taken before (Miri reports it under Stacked Borrows: the compiler
+/// may assume a `Box` is the only way to its memory).
+pub(crate) struct BoxedBytes(std::ptr::NonNull<[u8]>);
+
+// SAFETY: it owns its bytes, as the `Box` it came from did.
+unsafe impl Send for BoxedBytes {}
+unsafe impl Sync for BoxedBytes {}
+
+impl BoxedBytes {
+    pub(crate) fn new(b: Box<[u8]>) -> Self {
+        BoxedBytes(std::ptr::NonNull::from(Box::leak(b)))
+    }
+
+    /// The first byte: valid while `self` lives.
+    pub(crate) fn as_ptr(&self) -> *const u8 {
+        self.0.as_ptr() as *const u8
+    }
+
+    /// The `Box` back (the pointers taken from `self` must no longer be used).
+    pub(crate) fn into_box(self) -> Box<[u8]> {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        // SAFETY: `p` came from `Box::leak` in `new` and is reclaimed once.
+        unsafe { Box::from_raw(p) }
+    }
+}
+
+impl Drop for BoxedBytes {
+    fn drop(&mut self) {
+        // SAFETY: as in `into_box`.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
 /// What frees a leaf's bytes.
 pub(crate) enum Owner {
     /// Copied into rgcd's own memory (held here; `ptr` points into it).
-    Owned(#[allow(dead_code)] Box<[u8]>),
+    Owned(#[allow(dead_code)] BoxedBytes),
     /// `free(ptr)`.
     Free,
     /// `munmap(ptr, len)`.
@@ -25,7 +61,7 @@ pub(crate) enum Owner {
     /// Nothing: the bytes outlive every data object (static or caller-managed memory).
     Borrowed,
     /// Handed back to `to` (a buffer pool) at once, on the releasing thread.
-    Recycle { buf: Box<[u8]>, to: fn(Box<[u8]>) },
+    Recycle { buf: BoxedBytes, to: fn(Box<[u8]>) },
     /// `f(ctx)` on `queue` (the default global queue when `None`).
     Custom {
         f: CFunction,
@@ -44,7 +80,7 @@ impl Drop for Leaf {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.owner, Owner::Borrowed) {
             Owner::Owned(_) | Owner::Borrowed => {}
-            Owner::Recycle { buf, to } => to(buf),
+            Owner::Recycle { buf, to } => to(buf.into_box()),
             // SAFETY: the creator gave us a malloc'd buffer to free once.
             Owner::Free => unsafe { libc::free(self.ptr as *mut c_void) },
             // SAFETY: the creator gave us a mapping of `len` bytes to unmap once.
@@ -92,6 +128,11 @@ unsafe impl Sync for DataInner {}
 impl Drop for DataInner {
     fn drop(&mut self) {
         self.obj.kill();
+        // Quarantined like every other object, so a stale handle is refused (the empty object
+        // is never dropped).
+        // SAFETY: built by `new_arc` (the empty object, which is not, lives forever), dropped
+        // now, tag killed.
+        unsafe { crate::object::retire_arc(self) };
     }
 }
 
@@ -126,7 +167,7 @@ impl DataInner {
     }
 
     fn leaf(ptr: *const u8, len: usize, owner: Owner) -> Arc<DataInner> {
-        Arc::new(DataInner {
+        crate::object::new_arc(DataInner {
             obj: ObjHeader::new(Kind::Data, 0),
             size: len,
             repr: Repr::Leaf(Leaf { ptr, len, owner }),
@@ -167,8 +208,9 @@ impl DataInner {
         if b.is_empty() {
             return empty().clone();
         }
-        let (ptr, len) = (b.as_ptr(), b.len());
-        Self::leaf(ptr, len, Owner::Owned(b))
+        let len = b.len();
+        let b = BoxedBytes::new(b);
+        Self::leaf(b.as_ptr(), len, Owner::Owned(b))
     }
 
     /// The regions of `self` as leaf ranges.
@@ -192,7 +234,7 @@ impl DataInner {
             }
             _ => {
                 let size = regions.iter().map(|r| r.len).sum();
-                Arc::new(DataInner {
+                crate::object::new_arc(DataInner {
                     obj: ObjHeader::new(Kind::Data, 0),
                     size,
                     repr: Repr::Composite(regions.into_boxed_slice()),

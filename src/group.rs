@@ -9,22 +9,58 @@
 //! the group is still on its way out. So a blocking `wait` takes a reference of its own before
 //! it sets the flag, and a `leave` that will empty a flagged group takes one before its CAS.
 
+use crate::atomics::{AtomicU64, Condvar, Mutex};
 use crate::error::{Error, ErrorKind};
 use crate::object::{Kind, ObjExtras, ObjHeader};
 use crate::queue::{Queue, QueueInner, QueueRef};
 use crate::task::{self, TaskHeader};
 use crate::time::Time;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 const WAITERS: u64 = 1;
 const ONE: u64 = 2;
 
-struct Notify {
-    queue: QueueRef,
-    task: task::SendPtr,
+enum Notify {
+    /// `task`, enqueued on `queue`.
+    Queue {
+        queue: QueueRef,
+        task: task::SendPtr,
+    },
+    /// The loom model's notification (`loom_model` below): called where a task is enqueued.
+    #[cfg(all(loom, test))]
+    Probe(Box<dyn FnOnce() + Send>),
+}
+
+impl Notify {
+    /// Runs the notification: enqueues its task.
+    fn deliver(self) {
+        match self {
+            Notify::Queue { queue, task } => {
+                let t = NonNull::new(task.0 as *mut TaskHeader).expect("non-null");
+                crate::tsan::release(t.as_ptr());
+                // SAFETY: the notification item was never enqueued before.
+                unsafe { queue.enqueue(t) };
+            }
+            #[cfg(all(loom, test))]
+            Notify::Probe(f) => f(),
+        }
+    }
+
+    /// Drops a notification that will never run (its group is destroyed).
+    fn discard(self) {
+        match self {
+            Notify::Queue { task, .. } => {
+                let t = NonNull::new(task.0 as *mut TaskHeader).expect("non-null");
+                // SAFETY: never enqueued; discarded here.
+                unsafe { task::invoke(t, task::Action::Discard) };
+            }
+            #[cfg(all(loom, test))]
+            Notify::Probe(_) => {}
+        }
+    }
 }
 
 #[derive(Default)]
@@ -67,6 +103,7 @@ impl GroupInner {
 
     #[inline]
     pub(crate) fn leave(&self) -> Result<(), Error> {
+        crate::tsan::release(self);
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s < ONE {
@@ -124,10 +161,10 @@ impl GroupInner {
         };
         // Notifications are enqueued before blocked waiters wake, as in libdispatch: a
         // waiter that then syncs onto a notification's queue finds the notification ahead.
+        // Every leave happens before the notifications (their items were made earlier).
+        crate::tsan::acquire(self);
         for n in notify {
-            let t = NonNull::new(n.task.0 as *mut TaskHeader).expect("non-null");
-            // SAFETY: the notification item was never enqueued before.
-            unsafe { n.queue.enqueue(t) };
+            n.deliver();
         }
         self.cv.notify_all();
     }
@@ -135,12 +172,17 @@ impl GroupInner {
     /// Waits until the count is zero or `deadline` passes.
     pub(crate) fn wait(&self, deadline: Time) -> Result<(), Error> {
         if self.state.load(Ordering::Acquire) >> 1 == 0 {
+            crate::tsan::acquire(self);
             return Ok(());
         }
         if deadline.remaining_ns() == Some(0) {
             return Err(Error::timed_out());
         }
-        self.wait_slow(deadline)
+        let r = self.wait_slow(deadline);
+        if r.is_ok() {
+            crate::tsan::acquire(self);
+        }
+        r
     }
 
     #[cold]
@@ -178,19 +220,23 @@ impl GroupInner {
 
     /// Runs `task` on `queue` once the count reaches zero (at once if it is zero).
     pub(crate) fn notify(&self, queue: QueueRef, task: NonNull<TaskHeader>) {
+        let task = task::SendPtr(task.as_ptr() as *mut std::ffi::c_void);
+        self.notify_with(Notify::Queue { queue, task });
+    }
+
+    /// Registers `n` to be delivered when the count reaches zero (now, if it is zero).
+    fn notify_with(&self, n: Notify) {
         {
             let mut slow = self.slow.lock().unwrap();
             let prev = self.state.fetch_or(WAITERS, Ordering::AcqRel);
             if prev >> 1 != 0 {
-                slow.notify.push(Notify {
-                    queue,
-                    task: task::SendPtr(task.as_ptr() as *mut std::ffi::c_void),
-                });
+                slow.notify.push(n);
                 return;
             }
         }
-        // SAFETY: a fresh item.
-        unsafe { queue.enqueue(task) };
+        // The group is empty: every leave happens before the notification.
+        crate::tsan::acquire(self);
+        n.deliver();
     }
 
     /// Enters, and enqueues `task` followed by a leave.
@@ -231,9 +277,7 @@ impl Drop for GroupInner {
     fn drop(&mut self) {
         self.obj.kill();
         for n in std::mem::take(&mut self.slow.get_mut().unwrap().notify) {
-            let t = NonNull::new(n.task.0 as *mut TaskHeader).expect("non-null");
-            // SAFETY: never enqueued; discarded here.
-            unsafe { task::invoke(t, task::Action::Discard) };
+            n.discard();
         }
         crate::semaphore::finalize_on_default(&self.extras);
         // SAFETY: built by `new_arc`, dropped now, tag killed.
@@ -347,5 +391,73 @@ mod tests {
         assert_eq!(Arc::strong_count(&g), 1);
         assert_eq!(g.leave().unwrap_err().kind(), ErrorKind::State);
         assert_eq!(Arc::strong_count(&g), 1);
+    }
+}
+
+/// Model checks (`RUSTFLAGS="--cfg loom" cargo test --release --lib loom_model`): the real
+/// `enter`, `leave`, `wait` and `notify` under loom, which runs every interleaving of their
+/// atomics, mutex and condition variable up to `LOOM_MAX_PREEMPTIONS` preemptions. A lost
+/// wake-up is a waiter that never returns, which loom reports as a deadlock.
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+    use loom::sync::atomic::AtomicUsize;
+    use loom::thread;
+
+    /// A notification that counts its runs and checks that the group was empty then.
+    fn probe(g: &Arc<GroupInner>, runs: &Arc<AtomicUsize>) -> Notify {
+        let g = g.clone();
+        let runs = runs.clone();
+        Notify::Probe(Box::new(move || {
+            assert_eq!(
+                g.state.load(Ordering::SeqCst) >> 1,
+                0,
+                "notified while not empty"
+            );
+            runs.fetch_add(1, Ordering::SeqCst);
+        }))
+    }
+
+    /// Two leaves race a waiter: the waiter returns (once the count is zero) and the
+    /// notification registered before runs exactly once.
+    #[test]
+    fn last_leave_wakes_waiter_and_notifies_once() {
+        loom::model(|| {
+            let g = GroupInner::new();
+            let runs = Arc::new(AtomicUsize::new(0));
+            g.enter();
+            g.enter();
+            g.notify_with(probe(&g, &runs));
+            let leaves: Vec<_> = (0..2)
+                .map(|_| {
+                    let g = g.clone();
+                    thread::spawn(move || g.leave().unwrap())
+                })
+                .collect();
+            g.wait(Time::FOREVER).unwrap();
+            assert_eq!(g.state.load(Ordering::SeqCst) >> 1, 0);
+            for t in leaves {
+                t.join().unwrap();
+            }
+            assert_eq!(runs.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// A notify races the last leave: it runs exactly once, after the count reached zero.
+    #[test]
+    fn notify_racing_the_last_leave() {
+        loom::model(|| {
+            let g = GroupInner::new();
+            let runs = Arc::new(AtomicUsize::new(0));
+            g.enter();
+            let l = {
+                let g = g.clone();
+                thread::spawn(move || g.leave().unwrap())
+            };
+            g.notify_with(probe(&g, &runs));
+            l.join().unwrap();
+            assert_eq!(runs.load(Ordering::SeqCst), 1);
+            assert_eq!(g.state.load(Ordering::SeqCst) >> 1, 0);
+        });
     }
 }

@@ -30,6 +30,7 @@
 mod after;
 mod alloc;
 mod apply;
+mod atomics;
 mod data;
 mod error;
 mod event;
@@ -45,6 +46,7 @@ mod semaphore;
 mod source;
 mod task;
 mod time;
+mod tsan;
 
 pub use apply::apply;
 pub use data::Data;

@@ -172,10 +172,24 @@ pub(crate) unsafe fn retire(p: *mut u8, free: Free) {
 
 /// An `Arc` for a new object, with one extra weak reference owned by the quarantine: the
 /// allocation then outlives the object until `retire_arc` lets it go.
+///
+/// The weak reference's pointer is *exposed* (cast to an integer): `retire_arc` and
+/// `keep_alive` only have a reference to the object, whose provenance covers the object but
+/// not the reference counts in front of it, so they turn its address back into a pointer
+/// (integer to pointer), which may use the provenance exposed here (found by Miri: a pointer
+/// derived from `&T` that reaches the counts is undefined behaviour under Stacked and Tree
+/// Borrows).
 pub(crate) fn new_arc<T>(value: T) -> Arc<T> {
     let a = Arc::new(value);
-    let _ = Weak::into_raw(Arc::downgrade(&a));
+    let _exposed = Weak::into_raw(Arc::downgrade(&a)) as usize;
     a
+}
+
+/// The whole `Arc` allocation of an object built by `new_arc`, from a reference to the object
+/// (see `new_arc`).
+#[inline]
+fn arc_ptr<T>(obj: &T) -> *const T {
+    obj as *const T as usize as *const T
 }
 
 unsafe fn free_arc<T>(p: *mut u8) {
@@ -189,7 +203,7 @@ unsafe fn free_arc<T>(p: *mut u8) {
 /// `obj` must be an object built by `new_arc`, being dropped, whose tag was killed.
 pub(crate) unsafe fn retire_arc<T>(obj: &T) {
     // SAFETY: the weak reference `new_arc` leaked keeps the allocation until `free_arc`.
-    unsafe { retire(obj as *const T as *mut u8, free_arc::<T>) }
+    unsafe { retire(arc_ptr(obj) as *mut u8, free_arc::<T>) }
 }
 
 /// A new reference to an object the caller only borrows: a slow path that must not see the
@@ -197,13 +211,14 @@ pub(crate) unsafe fn retire_arc<T>(obj: &T) {
 /// release) holds one until it is done.
 ///
 /// # Safety
-/// `obj` must be the data of an `Arc<T>` (groups and semaphores are only built in one), and
+/// `obj` must be the data of an `Arc<T>` built by `new_arc` (groups and semaphores are), and
 /// the caller must hold a reference to it for the duration of this call.
 pub(crate) unsafe fn keep_alive<T>(obj: &T) -> Arc<T> {
+    let p = arc_ptr(obj);
     // SAFETY: per the contract.
     unsafe {
-        Arc::increment_strong_count(obj as *const T);
-        Arc::from_raw(obj as *const T)
+        Arc::increment_strong_count(p);
+        Arc::from_raw(p)
     }
 }
 

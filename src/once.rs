@@ -50,6 +50,7 @@ fn runs() -> MutexGuard<'static, Vec<Run>> {
 #[inline]
 pub(crate) fn once_raw(pred: &AtomicIsize, f: impl FnOnce()) -> Result<(), Error> {
     if pred.load(Ordering::Acquire) == DONE {
+        crate::tsan::acquire(pred);
         return Ok(());
     }
     once_slow(pred, f)
@@ -62,7 +63,10 @@ fn once_slow(pred: &AtomicIsize, f: impl FnOnce()) -> Result<(), Error> {
     let mut g = runs();
     loop {
         match pred.load(Ordering::Acquire) {
-            DONE => return Ok(()),
+            DONE => {
+                crate::tsan::acquire(pred);
+                return Ok(());
+            }
             0 => {
                 pred.store(RUNNING, Ordering::Relaxed);
                 g.push(Run {
@@ -106,6 +110,7 @@ fn run(pred: &AtomicIsize, key: usize, f: impl FnOnce()) {
         fn drop(&mut self) {
             let mut g = runs();
             g.retain(|r| r.pred != self.1);
+            crate::tsan::release(self.0);
             self.0
                 .store(if self.2 { DONE } else { 0 }, Ordering::Release);
             drop(g);

@@ -12,12 +12,13 @@
 //! alive; a signal that found a waiter takes one before it posts the permit (the waiter cannot
 //! return before that) and drops it after its last touch.
 
+use crate::atomics::{AtomicIsize, Condvar, Mutex};
 use crate::error::{Error, ErrorKind};
 use crate::object::{Kind, ObjExtras, ObjHeader};
 use crate::task;
 use crate::time::Time;
-use std::sync::atomic::{AtomicIsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[repr(C)]
@@ -81,7 +82,11 @@ impl SemaphoreInner {
                 .value
                 .compare_exchange_weak(v, v - 1, Ordering::Acquire, Ordering::Relaxed)
             {
-                Ok(_) => return true,
+                Ok(_) => {
+                    // The signals before this permit happen before the wait returns.
+                    crate::tsan::acquire(self);
+                    return true;
+                }
                 Err(cur) => v = cur,
             }
         }
@@ -94,9 +99,14 @@ impl SemaphoreInner {
         // we wait then frees nothing under us.
         let this = self.keep_alive();
         if this.value.fetch_sub(1, Ordering::Acquire) > 0 {
+            crate::tsan::acquire(self);
             return Ok(());
         }
-        crate::pool::blocking(|| this.block(deadline))
+        let r = crate::pool::blocking(|| this.block(deadline));
+        if r.is_ok() {
+            crate::tsan::acquire(self);
+        }
+        r
     }
 
     /// Waits for the permit of a claim already counted in `value`.
@@ -160,6 +170,7 @@ impl SemaphoreInner {
     /// `signal_slow`), `None` when it changed nothing because the count is at `isize::MAX`.
     #[inline]
     pub(crate) fn begin_signal(&self) -> Option<bool> {
+        crate::tsan::release(self);
         let mut v = self.value.load(Ordering::Relaxed);
         loop {
             if v == isize::MAX {
@@ -327,5 +338,65 @@ mod tests {
         assert_eq!(s.value.load(Ordering::Relaxed), isize::MAX, "unchanged");
         s.wait(Time::after_nanos(0)).unwrap();
         assert!(!s.signal().unwrap());
+    }
+}
+
+/// Model checks (`RUSTFLAGS="--cfg loom" cargo test --release --lib loom_model`): the real
+/// `wait` and `signal` under loom, which runs every interleaving of their atomics, mutex and
+/// condition variable up to `LOOM_MAX_PREEMPTIONS` preemptions. A lost wake-up is a thread
+/// that never returns, which loom reports as a deadlock.
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+    use loom::thread;
+
+    /// The count and the slow side once every thread is done.
+    fn settled(s: &SemaphoreInner) -> (isize, usize) {
+        (s.value.load(Ordering::SeqCst), *s.permits.lock().unwrap())
+    }
+
+    #[test]
+    fn signal_wakes_a_waiter() {
+        loom::model(|| {
+            let s = SemaphoreInner::new(0).unwrap();
+            let w = s.clone();
+            let t = thread::spawn(move || w.wait(Time::FOREVER).unwrap());
+            s.signal().unwrap();
+            t.join().unwrap();
+            assert_eq!(settled(&s), (0, 0));
+        });
+    }
+
+    #[test]
+    fn two_waiters_two_signals() {
+        loom::model(|| {
+            let s = SemaphoreInner::new(0).unwrap();
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let w = s.clone();
+                    thread::spawn(move || w.wait(Time::FOREVER).unwrap())
+                })
+                .collect();
+            s.signal().unwrap();
+            s.signal().unwrap();
+            for t in waiters {
+                t.join().unwrap();
+            }
+            assert_eq!(settled(&s), (0, 0));
+        });
+    }
+
+    /// A wait that times out at once races a signal: either it took the signal's permit, or
+    /// it gave its claim back and the permit stays for the next wait. Never both, never none.
+    #[test]
+    fn timed_out_wait_racing_a_signal() {
+        loom::model(|| {
+            let s = SemaphoreInner::new(0).unwrap();
+            let w = s.clone();
+            let t = thread::spawn(move || w.wait(Time::NOW).is_ok());
+            s.signal().unwrap();
+            let took = t.join().unwrap();
+            assert_eq!(settled(&s), (if took { 0 } else { 1 }, 0));
+        });
     }
 }

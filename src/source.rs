@@ -15,12 +15,20 @@
 //! which makes delivery level-triggered without spinning; a repeating timer likewise goes back
 //! into the timer heap only after its handler ran.
 //!
+//! The transitions of the state word are the functions of `source/state.rs`; its loom models
+//! (`ctest -L loom`) race a cancel against merges and the handler runs they cause, and an
+//! activation against a merge and a cancel (`activate` clears INACTIVE and sets REG_PENDING
+//! in one step, so the registration handler always runs before the first event handler).
+//!
 //! Cancellation is final: once `CANCELED` is set, `merge` drops data, and the link is runnable
 //! only to run the cancel handler; that run also clears `PENDING` and `REG_PENDING` and sets
 //! `CANCEL_DONE`, after which the link is never enqueued again, so the last reference (the
 //! user's) frees the source. (Before, a pending flag left set after the cancel made the link
 //! re-enqueue itself forever.)
 
+pub(crate) mod state;
+
+use crate::atomics;
 use crate::error::{Error, ErrorKind};
 use crate::event;
 use crate::object::{Kind, ObjExtras, ObjHeader};
@@ -149,7 +157,8 @@ pub(crate) struct SourceInner {
     pub(crate) obj: ObjHeader,
     pub(crate) extras: ObjExtras,
     link: TaskHeader,
-    state: AtomicU64,
+    /// The state word (`state.rs` holds its transitions).
+    state: atomics::AtomicU64,
     pending: AtomicU64,
     data: AtomicU64,
     pub(crate) kind: SourceKind,
@@ -239,7 +248,7 @@ impl SourceInner {
             obj: ObjHeader::new(Kind::Source, 0),
             extras: ObjExtras::default(),
             link: TaskHeader::new(source_link, 0),
-            state: AtomicU64::new(INACTIVE),
+            state: atomics::AtomicU64::new(INACTIVE),
             pending: AtomicU64::new(0),
             data: AtomicU64::new(0),
             kind,
@@ -282,7 +291,7 @@ impl SourceInner {
     }
 
     pub(crate) fn is_canceled(&self) -> bool {
-        self.state.load(Ordering::Acquire) & CANCELED != 0
+        state::is_canceled(&self.state)
     }
 
     fn target(&self) -> &QueueInner {
@@ -291,6 +300,8 @@ impl SourceInner {
     }
 
     fn set_handler(&self, which: Which, h: Handler) {
+        // Setting a handler (and its context) happens before the handler runs.
+        crate::tsan::release(self);
         let old = {
             let mut hs = self.handlers.lock().unwrap();
             let slot = match which {
@@ -348,6 +359,7 @@ impl SourceInner {
     }
 
     fn call(&self, which: Which) {
+        crate::tsan::acquire(self);
         let h = {
             let hs = self.handlers.lock().unwrap();
             match which {
@@ -364,6 +376,8 @@ impl SourceInner {
             Handler::Ctx(h) => unsafe { (h.f)(h.ctx.0) },
             Handler::Rust(f) => (f.lock().unwrap_or_else(|e| e.into_inner()))(),
         }));
+        // Handlers of one source never overlap: each is before the next.
+        crate::tsan::release(self);
         if let Err(p) = r {
             crate::queue::report_panic(&*p);
         }
@@ -372,6 +386,8 @@ impl SourceInner {
     /// Merges event data and schedules delivery. A cancelled source takes no more data.
     pub(crate) fn merge(&self, value: u64) {
         use SourceKind::*;
+        // A merge (its caller's past) happens before the handler that delivers its data.
+        crate::tsan::release(self);
         if self.is_canceled() {
             return;
         }
@@ -396,35 +412,16 @@ impl SourceInner {
             }
             Read | Write => self.pending.store(value, Ordering::Release),
         }
-        self.state.fetch_or(PENDING, Ordering::AcqRel);
+        state::mark_pending(&self.state);
         self.schedule();
-    }
-
-    /// May the link be enqueued in state `s`? Once cancelled, only to run the cancel handler
-    /// (once); pending data and a pending registration are dropped then, never delivered.
-    fn runnable(s: u64) -> bool {
-        if s & (ENQUEUED | INACTIVE | SUSPEND_MASK | CANCEL_DONE) != 0 {
-            return false;
-        }
-        s & (CANCELED | PENDING | REG_PENDING) != 0
     }
 
     /// Enqueues the link if the source has something to deliver and may deliver it.
     fn schedule(&self) {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            if !Self::runnable(s) {
-                return;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s | ENQUEUED,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break,
-                Err(cur) => s = cur,
-            }
+        // Activate, resume, cancel: before the handlers they let run.
+        crate::tsan::release(self);
+        if !state::try_enqueue(&self.state) {
+            return;
         }
         // SAFETY: the link owns this reference until it ran.
         unsafe { Arc::increment_strong_count(self as *const SourceInner) };
@@ -433,32 +430,24 @@ impl SourceInner {
     }
 
     fn run(&self) {
-        let s = self.state.load(Ordering::Acquire);
-        if s & (SUSPEND_MASK | INACTIVE) != 0 {
+        match state::begin_run(&self.state) {
             // Suspended after the link was enqueued: deliver on resume.
-        } else if s & CANCELED != 0 {
-            // Drop what was pending: a cancelled source delivers nothing but its cancel.
-            let prev = self.state.fetch_or(CANCEL_DONE, Ordering::AcqRel);
-            self.state
-                .fetch_and(!(PENDING | REG_PENDING), Ordering::AcqRel);
-            self.pending.store(0, Ordering::Release);
-            if prev & CANCEL_DONE == 0 {
-                self.call(Which::Cancel);
-                // Nothing can run any more: let the handlers (and their contexts) go.
-                self.clear_handlers();
+            state::Run::Stopped | state::Run::Idle => {}
+            state::Run::Cancel { first } => {
+                // Drop what was pending: a cancelled source delivers nothing but its cancel.
+                self.pending.store(0, Ordering::Release);
+                if first {
+                    self.call(Which::Cancel);
+                    // Nothing can run any more: let the handlers (and their contexts) go.
+                    self.clear_handlers();
+                }
             }
-        } else {
-            let mut deliver = true;
-            if s & REG_PENDING != 0 {
-                self.state.fetch_and(!REG_PENDING, Ordering::AcqRel);
-                self.call(Which::Registration);
-                // The first event is a separate run of the link, enqueued again below: if the
-                // registration handler suspended the source (or its target queue got
-                // suspended meanwhile), the event waits, as in libdispatch, instead of running
-                // in this run after a resume that raced it.
-                deliver = false;
-            }
-            if deliver && self.state.fetch_and(!PENDING, Ordering::AcqRel) & PENDING != 0 {
+            // The first event is a separate run of the link, enqueued again below: if the
+            // registration handler suspended the source (or its target queue got suspended
+            // meanwhile), the event waits, as in libdispatch, instead of running in this run
+            // after a resume that raced it.
+            state::Run::Registration => self.call(Which::Registration),
+            state::Run::Event => {
                 if self.kind == SourceKind::Timer {
                     event::reactor().catch_up_timer(self, &self.pending);
                 }
@@ -485,20 +474,17 @@ impl SourceInner {
                 }
             }
         }
-        let prev = self.state.fetch_and(!ENQUEUED, Ordering::AcqRel);
-        if Self::runnable(prev & !ENQUEUED) {
+        if state::end_run(&self.state) {
             self.schedule();
         }
     }
 
     /// Starts the source: registers it with the reactor and lets it deliver.
     pub(crate) fn activate(self: &Arc<Self>) -> Result<(), Error> {
-        let prev = self.state.fetch_and(!INACTIVE, Ordering::AcqRel);
-        if prev & INACTIVE == 0 {
+        let Some(prev) = state::activate(&self.state) else {
             return Ok(());
-        }
+        };
         if prev & CANCELED == 0 {
-            self.state.fetch_or(REG_PENDING, Ordering::AcqRel);
             if let Err(e) = self.register() {
                 // As libdispatch: a source that cannot be registered is cancelled (its cancel
                 // handler runs once, its registration handler never).
@@ -570,10 +556,9 @@ impl SourceInner {
 
     /// Cancels: no event handler starts after this returns; the cancel handler runs once.
     pub(crate) fn cancel(&self) {
-        let prev = self.state.fetch_or(CANCELED, Ordering::AcqRel);
-        if prev & CANCELED != 0 {
+        let Some(prev) = state::cancel(&self.state) else {
             return;
-        }
+        };
         if prev & INACTIVE == 0 {
             if let Some(r) = event::reactor_if_started() {
                 r.deregister(self);

@@ -5,9 +5,9 @@
 //! destroyed with items still pending). The same header is embedded in every queue (`link`),
 //! so a queue that becomes runnable is enqueued on its target with no allocation.
 
+use crate::atomics::AtomicPtr;
 use std::mem::{align_of, size_of, ManuallyDrop};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::AtomicPtr;
 
 /// What `call` should do with the item.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub(crate) struct TaskHeader {
 }
 
 impl TaskHeader {
-    pub(crate) const fn new(call: CallFn, flags: usize) -> Self {
+    pub(crate) fn new(call: CallFn, flags: usize) -> Self {
         TaskHeader {
             next: AtomicPtr::new(ptr::null_mut()),
             call,
@@ -89,6 +89,8 @@ pub(crate) fn boxed<F: FnOnce() + Send + 'static>(f: F, flags: usize) -> NonNull
     } else {
         Box::into_raw(Box::new(item))
     };
+    // Everything the submitting thread did so far happens before the item runs.
+    crate::tsan::release(p);
     // SAFETY: neither allocation returns null.
     unsafe { NonNull::new_unchecked(p as *mut TaskHeader) }
 }
@@ -99,6 +101,7 @@ pub(crate) fn boxed<F: FnOnce() + Send + 'static>(f: F, flags: usize) -> NonNull
 /// `task` must be a live item not owned by any list.
 #[inline]
 pub(crate) unsafe fn invoke(task: NonNull<TaskHeader>, action: Action) {
+    crate::tsan::acquire(task.as_ptr());
     // SAFETY: per the contract, the header is live.
     unsafe { ((*task.as_ptr()).call)(task, action) }
 }
@@ -128,4 +131,92 @@ pub(crate) fn c_task(
         },
         flags,
     )
+}
+
+/// Single-threaded tests of the item allocation (cache block or `Box`) and its one-time
+/// consumption, small enough for Miri (`cargo +nightly miri test miri_`).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Counts its drops, so a closure dropped twice or never shows.
+    struct Tracker(Arc<AtomicUsize>);
+    impl Drop for Tracker {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn check(action: Action, big: bool) {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let t = Tracker(dropped.clone());
+        let r = ran.clone();
+        let pad = [7u8; 128];
+        let item = if big {
+            boxed(
+                move || {
+                    let _t = &t;
+                    r.fetch_add(pad.iter().map(|&b| b as usize).sum(), Ordering::Relaxed);
+                },
+                BARRIER,
+            )
+        } else {
+            boxed(
+                move || {
+                    let _t = &t;
+                    r.fetch_add(1, Ordering::Relaxed);
+                },
+                BARRIER,
+            )
+        };
+        // SAFETY: a live item.
+        assert_eq!(unsafe { item.as_ref() }.flags, BARRIER);
+        // SAFETY: a live item, in no list, consumed once.
+        unsafe { invoke(item, action) };
+        let want = match (action, big) {
+            (Action::Discard, _) => 0,
+            (Action::Run, false) => 1,
+            (Action::Run, true) => 7 * 128,
+        };
+        assert_eq!(ran.load(Ordering::Relaxed), want);
+        assert_eq!(
+            dropped.load(Ordering::Relaxed),
+            1,
+            "the closure is dropped once"
+        );
+    }
+
+    #[test]
+    fn miri_task_cached_item_runs_or_discards_once() {
+        assert!(cached::<fn()>());
+        check(Action::Run, false);
+        check(Action::Discard, false);
+    }
+
+    #[test]
+    fn miri_task_boxed_item_runs_or_discards_once() {
+        check(Action::Run, true);
+        check(Action::Discard, true);
+    }
+
+    static C_CALLS: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn c_fn(ctx: *mut std::ffi::c_void) {
+        // SAFETY: the test passes a pointer to a live usize.
+        C_CALLS.fetch_add(unsafe { *(ctx as *const usize) }, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn miri_task_c_item_passes_its_context() {
+        let mut x = 5usize;
+        let t = c_task(c_fn, &mut x as *mut usize as *mut std::ffi::c_void, 0);
+        // SAFETY: a live item, consumed once.
+        unsafe { invoke(t, Action::Run) };
+        let t = c_task(c_fn, &mut x as *mut usize as *mut std::ffi::c_void, 0);
+        // SAFETY: as above.
+        unsafe { invoke(t, Action::Discard) };
+        assert_eq!(C_CALLS.load(Ordering::Relaxed), 5);
+    }
 }

@@ -172,3 +172,59 @@ fn convenience_writes_in_order_and_read() {
     assert_eq!(rx.recv_timeout(T).unwrap(), (0, 0));
     close(r);
 }
+
+/// A file read whose pages are not in the page cache: the non-blocking attempt
+/// (`RWF_NOWAIT`) finds nothing and the read takes the blocking path; the bytes must come
+/// back whole and in order, from the start (STREAM) and from an offset (RANDOM).
+#[test]
+fn file_read_after_eviction_from_page_cache() {
+    let path = std::env::temp_dir().join(format!("rgcd-io-evict-{}.bin", std::process::id()));
+    let len = 3 * (1 << 20) + 12_345;
+    let bytes: Vec<u8> = (0..len as u32).map(|i| (i % 253) as u8).collect();
+    {
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(&bytes).unwrap();
+        f.sync_all().unwrap();
+    }
+    let evict = || {
+        let f = std::fs::File::open(&path).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: an open fd; advice only.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    };
+    let q = Queue::serial("io.evict");
+    for (kind, offset) in [(IoType::Stream, 0usize), (IoType::Random, 1_000_003)] {
+        evict();
+        let (ctx, crx) = mpsc::channel();
+        let ch = IoChannel::with_path(
+            kind,
+            path.to_str().unwrap(),
+            libc::O_RDONLY,
+            0,
+            &q,
+            move |e| ctx.send(e).unwrap(),
+        )
+        .unwrap();
+        let (tx, rx) = mpsc::channel();
+        ch.read(offset as i64, usize::MAX, &q, move |done, d, err| {
+            tx.send((done, d.map(|d| d.to_vec()), err)).unwrap()
+        });
+        let mut got = Vec::new();
+        loop {
+            let (done, d, err) = rx.recv_timeout(T).unwrap();
+            assert_eq!(err, 0);
+            got.extend(d.unwrap());
+            if done {
+                break;
+            }
+        }
+        assert_eq!(got.len(), len - offset);
+        assert!(
+            got == bytes[offset..],
+            "bytes differ ({kind:?} from {offset})"
+        );
+        ch.close(false);
+        assert_eq!(crx.recv_timeout(T).unwrap(), 0);
+    }
+    std::fs::remove_file(&path).unwrap();
+}

@@ -46,6 +46,7 @@ type batchQueue struct {
 	_       [60]byte
 	h       C.rgcd_queue_t // the global queue (never released)
 	id      uintptr        // index in batchQueues: the drainer's context
+	timers  afterBuckets   // After's shared timers (after.go)
 }
 
 const maxBatchQueues = 16
@@ -106,6 +107,12 @@ func rgcdGoDrain(id C.uintptr_t) {
 
 func (b *batchQueue) drain() {
 	b.pending.Store(0)
+	b.drainQueued()
+}
+
+// drainQueued runs queued functions as a drainer (for drainBudget at most), making sure a
+// drainer is pending while functions wait behind the one running.
+func (b *batchQueue) drainQueued() {
 	var (
 		g     *Group // group of the functions run since the last flush
 		done  int64  // how many of them (not yet subtracted from g.goRefs)

@@ -270,3 +270,96 @@ func TestGroupEnterLeave(t *testing.T) {
 		t.Fatalf("unbalanced Leave after Close: %v", err)
 	}
 }
+
+// After on a global queue shares timers between functions due in the same window: none runs
+// before its own delay, each runs once, a panic in one is reported and the others run, a
+// function that blocks does not hold up the rest of its window, and nothing stays behind.
+func TestGlobalAfterCoalesced(t *testing.T) {
+	liveCheck(t)
+	got := make(chan any, 100)
+	old := SetPanicHandler(func(v any, _ []byte) { got <- v })
+	defer SetPanicHandler(old)
+	q := Global(QoSDefault)
+	const n = 3000
+	var (
+		ran   [n]atomic.Int32
+		early atomic.Int32
+		wg    sync.WaitGroup
+	)
+	release := make(chan struct{})
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		d := time.Duration(1+i%17) * time.Millisecond
+		wg.Add(1)
+		err := q.After(d, func() {
+			defer wg.Done()
+			if time.Since(start) < d {
+				early.Add(1)
+			}
+			ran[i].Add(1)
+			switch {
+			case i == 5: // blocks until every other function ran
+				<-release
+			case i%500 == 7:
+				panic(i)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "every function but the blocked one", func() bool {
+		c := 0
+		for i := range ran {
+			c += int(ran[i].Load())
+		}
+		return c == n
+	})
+	close(release)
+	wg.Wait()
+	for i := range ran {
+		if ran[i].Load() != 1 {
+			t.Fatalf("function %d ran %d times", i, ran[i].Load())
+		}
+	}
+	if early.Load() != 0 {
+		t.Fatalf("%d functions ran before their delay", early.Load())
+	}
+	for i := 0; i < n/500; i++ {
+		recv(t, got)
+	}
+	b := q.batch
+	b.timers.mu.Lock()
+	left := len(b.timers.m)
+	b.timers.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d shared timers left", left)
+	}
+}
+
+// The window: a power of two, at most a quarter of the leeway (a tenth of the delay, at
+// most 1 ms); none for short delays.
+func TestAfterQuantum(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want int64
+	}{
+		{0, 0}, {500 * time.Microsecond, 0}, {time.Millisecond, 1 << 14},
+		{10 * time.Millisecond, 1 << 17}, {time.Hour, 1 << 17},
+	} {
+		if q := quantum(c.d); q != c.want {
+			t.Errorf("quantum(%v) = %d, want %d", c.d, q, c.want)
+		}
+		if q := quantum(c.d); q != 0 && q > min(int64(c.d)/10, int64(time.Millisecond))/4 {
+			t.Errorf("quantum(%v) = %d exceeds a quarter of the leeway", c.d, q)
+		}
+	}
+	// The shared deadline is never before a function's own, and less than a window after it.
+	for _, w := range []int64{1 << 14, 1 << 17} {
+		for _, d := range []int64{1, w - 1, w, w + 1, 3*w + 5, 1<<40 + 12345} {
+			if at := windowEnd(d, w); at < d || at-d >= w || at%w != 0 {
+				t.Errorf("windowEnd(%d, %d) = %d", d, w, at)
+			}
+		}
+	}
+}

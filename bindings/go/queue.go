@@ -190,10 +190,18 @@ func (q *Queue) BarrierAsync(f func()) error {
 	return q.submit("Queue.BarrierAsync", C.RGCD_GO_BARRIER_ASYNC, nil, 0, f)
 }
 
-// After submits f to run on the queue once d has passed (with d <= 0, at once).
+// After submits f to run on the queue once d has passed (with d <= 0, at once). Like every
+// rgcd timer it may run up to a tenth of d late (at most 1 ms), which lets timers due close
+// together fire together; on a global queue, functions due within the same small window
+// (a quarter of that leeway at most) share one timer (see after.go).
 func (q *Queue) After(d time.Duration, f func()) error {
 	if d < 0 {
 		d = 0
+	}
+	if q.batch != nil {
+		if took, err := q.batch.after(q, d, f); took {
+			return err
+		}
 	}
 	return q.submit("Queue.After", C.RGCD_GO_AFTER, nil, d, f)
 }

@@ -68,6 +68,8 @@ rgcd_go_res rgcd_go_submit(int op, uintptr_t queue, uintptr_t grp, uintptr_t slo
 		return result(rgcd_group_notify_f(group, q, ctx, task_tramp));
 	case RGCD_GO_AFTER:
 		return result(rgcd_after_f(rgcd_go_deadline(delay_ns), q, ctx, task_tramp));
+	case RGCD_GO_AFTER_AT:
+		return result(rgcd_after_f((rgcd_time_t)delay_ns, q, ctx, task_tramp));
 	default:
 		return result(RGCD_EINVAL);
 	}

@@ -22,10 +22,12 @@ enum {
 	RGCD_GO_GROUP_ASYNC,
 	RGCD_GO_GROUP_NOTIFY,
 	RGCD_GO_AFTER,
+	RGCD_GO_AFTER_AT,
 };
 
 /* Submits Go slot `slot` to `q` as operation `op` (RGCD_GO_*). `group` is used by the group
- * operations, `delay_ns` by RGCD_GO_AFTER (negative: never). Sync operations call the sync
+ * operations, `delay_ns` by RGCD_GO_AFTER (negative: never) and, as an absolute monotonic
+ * time in nanoseconds (rgcd_time_t), by RGCD_GO_AFTER_AT. Sync operations call the sync
  * trampoline (the slot stays allocated), the others the task trampoline (which frees it).
  * Handles pass as integers: cgo would check every pointer argument on each call. */
 rgcd_go_res rgcd_go_submit(int op, uintptr_t q, uintptr_t group, uintptr_t slot,

@@ -321,12 +321,12 @@ static inline dispatch_queue_t dispatch_queue_create_with_target(const char *lab
 }
 
 /* rgcd_get_global_queue: the borrowed root queue for a QoS class or legacy
- * priority; flags must be 0. */
+ * priority; flags is 0 or DISPATCH_QUEUE_OVERCOMMIT (dispatch/private.h), which gives
+ * the overcommit root of the class (its work gets a thread whenever it waits). */
 static inline dispatch_queue_global_t dispatch_get_global_queue(intptr_t identifier,
                                                                 uintptr_t flags)
 {
-    /* DISPATCH_QUEUE_OVERCOMMIT (dispatch/private.h) is accepted: the pool grows anyway. */
-    return rgcd_get_global_queue(identifier, flags & ~RGCD_DISPATCH_STATIC(uintptr_t, RGCD_DISPATCH_OVERCOMMIT));
+    return rgcd_get_global_queue(identifier, flags);
 }
 
 /* rgcd_get_main_queue: the borrowed queue drained by dispatch_main() on the main thread. */
@@ -1079,19 +1079,92 @@ static inline void rgcd_dispatch_apply_block_call(void *context, size_t iteratio
     RGCD_DISPATCH_REINTERPRET(rgcd_dispatch_apply_block_t, context)(iteration);
 }
 
-/* dispatch_async_f with a copy of block. */
+/* ---- Block objects: the layout (functions further down) ----
+ *
+ * dispatch_block_create returns a block built by hand to the Blocks ABI (the layout clang
+ * gives every block), so that it owns its state: the runtime calls its copy/dispose helpers,
+ * and the state (the work, a group entered until the first run, the flags) is freed with the
+ * block's last Block_release. Such a block says it is one in the layout's `reserved` word,
+ * which clang sets to 0 in every block it compiles; dispatch_async and the others read it to
+ * honour DISPATCH_BLOCK_BARRIER. Everything is in this header: no rgcd_ function is added. */
+
+/* Flags of dispatch_block_create (libdispatch's values). */
+typedef unsigned long dispatch_block_flags_t;
+#define DISPATCH_BLOCK_BARRIER 0x1ul            /* submitted with dispatch_async & co: a barrier */
+#define DISPATCH_BLOCK_DETACHED 0x2ul           /* accepted (rgcd propagates no context) */
+#define DISPATCH_BLOCK_ASSIGN_CURRENT 0x4ul     /* accepted (no per-item QoS in rgcd) */
+#define DISPATCH_BLOCK_NO_QOS_CLASS 0x8ul       /* accepted */
+#define DISPATCH_BLOCK_INHERIT_QOS_CLASS 0x10ul /* accepted */
+#define DISPATCH_BLOCK_ENFORCE_QOS_CLASS 0x20ul /* accepted */
+#define RGCD_DISPATCH_BLOCK_FLAGS_MASK 0x3ful
+
+/* The runtime's class of blocks on the stack (libBlocksRuntime). */
+extern void *_NSConcreteStackBlock[32];
+
+/* What a block object owns. */
+struct rgcd_dispatch_block_state {
+    dispatch_block_flags_t flags;
+    dispatch_block_t work;  /* a copy of the caller's block */
+    dispatch_group_t group; /* entered at creation, left by the first run (or the last release) */
+    int cancelled;          /* atomic */
+    int runs;               /* atomic: times invoked */
+};
+
+/* The Blocks ABI's descriptor with copy and dispose helpers. */
+struct rgcd_dispatch_block_descriptor {
+    unsigned long reserved;
+    unsigned long size;
+    void (*copy)(void *dst, const void *src);
+    void (*dispose)(const void *block);
+};
+
+/* The Blocks ABI's block layout, with one captured pointer. */
+struct rgcd_dispatch_block_literal {
+    void *isa;
+    int flags;
+    int reserved; /* RGCD_DISPATCH_BLOCK_MAGIC in a block object, 0 in compiled blocks */
+    void (*invoke)(struct rgcd_dispatch_block_literal *self);
+    const struct rgcd_dispatch_block_descriptor *descriptor;
+    struct rgcd_dispatch_block_state *state;
+};
+
+#define RGCD_DISPATCH_BLOCK_MAGIC 0x52474344 /* "RGCD" */
+#define RGCD_DISPATCH_BLOCK_HAS_COPY_DISPOSE (1 << 25)
+
+/* The state of a block object, or NULL for any other block. */
+static inline struct rgcd_dispatch_block_state *rgcd_dispatch_block_state_of(dispatch_block_t block)
+{
+    const struct rgcd_dispatch_block_literal *b =
+        RGCD_DISPATCH_REINTERPRET(const struct rgcd_dispatch_block_literal *, block);
+    if (b == NULL || b->reserved != RGCD_DISPATCH_BLOCK_MAGIC) {
+        return NULL;
+    }
+    return b->state;
+}
+
+/* Is block a block object created with DISPATCH_BLOCK_BARRIER? One load for other blocks. */
+static inline int rgcd_dispatch_block_is_barrier(dispatch_block_t block)
+{
+    const struct rgcd_dispatch_block_literal *b =
+        RGCD_DISPATCH_REINTERPRET(const struct rgcd_dispatch_block_literal *, block);
+    return __builtin_expect(b->reserved == RGCD_DISPATCH_BLOCK_MAGIC, 0) &&
+           (b->state->flags & DISPATCH_BLOCK_BARRIER) != 0;
+}
+
+/* dispatch_async_f with a copy of block (a barrier for a DISPATCH_BLOCK_BARRIER object). */
 static inline void dispatch_async(dispatch_queue_t queue, dispatch_block_t block)
 {
     dispatch_block_t copy = Block_copy(block);
-    if (rgcd_async_f(queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
+    if ((rgcd_dispatch_block_is_barrier(block) ? rgcd_barrier_async_f : rgcd_async_f)(queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
         Block_release(copy);
     }
 }
 
-/* dispatch_sync_f calling block (a deadlock or other failure aborts). */
+/* dispatch_sync_f calling block (a deadlock or other failure aborts; a barrier for a
+ * DISPATCH_BLOCK_BARRIER object). */
 static inline void dispatch_sync(dispatch_queue_t queue, dispatch_block_t block)
 {
-    int status = rgcd_sync_f(queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
+    int status = (rgcd_dispatch_block_is_barrier(block) ? rgcd_barrier_sync_f : rgcd_sync_f)(queue, RGCD_DISPATCH_REINTERPRET(void *, block), rgcd_dispatch_block_call);
     if (status != 0) {
         rgcd_dispatch_sync_failed("dispatch_sync", queue, status);
     }
@@ -1147,10 +1220,27 @@ static inline void dispatch_once(dispatch_once_t *predicate, dispatch_block_t bl
     }
 }
 
-/* dispatch_group_async_f with a copy of block. */
+/* dispatch_group_async_f with a copy of block (for a DISPATCH_BLOCK_BARRIER object: a
+ * barrier inside the group). */
 static inline void dispatch_group_async(dispatch_group_t group, dispatch_queue_t queue,
                                         dispatch_block_t block)
 {
+    if (rgcd_dispatch_block_is_barrier(block)) {
+        if (rgcd_group_enter(group) != 0) {
+            return;
+        }
+        dispatch_block_t inner = Block_copy(block);
+        dispatch_block_t copy = Block_copy(^{
+            inner();
+            (void)rgcd_group_leave(group);
+        });
+        Block_release(inner);
+        if (rgcd_barrier_async_f(queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
+            Block_release(copy);
+            (void)rgcd_group_leave(group);
+        }
+        return;
+    }
     dispatch_block_t copy = Block_copy(block);
     if (rgcd_group_async_f(group, queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
         Block_release(copy);
@@ -1165,6 +1255,140 @@ static inline void dispatch_group_notify(dispatch_group_t group, dispatch_queue_
     if (rgcd_group_notify_f(group, queue, RGCD_DISPATCH_REINTERPRET(void *, copy), rgcd_dispatch_block_call_release) != 0) {
         Block_release(copy);
     }
+}
+
+/* ---- Block objects: the functions ---- */
+
+/* A block object's invoke: runs the work unless cancelled; the first run leaves the group. */
+static inline void rgcd_dispatch_block_invoke(struct rgcd_dispatch_block_literal *self)
+{
+    struct rgcd_dispatch_block_state *st = self->state;
+    if (!__atomic_load_n(&st->cancelled, __ATOMIC_ACQUIRE)) {
+        st->work();
+    }
+    if (__atomic_fetch_add(&st->runs, 1, __ATOMIC_ACQ_REL) == 0) {
+        (void)rgcd_group_leave(st->group);
+    }
+}
+
+/* Copy helper: the one heap copy takes over the state from the stack literal. */
+static inline void rgcd_dispatch_block_copy_helper(void *dst, const void *src)
+{
+    (void)dst;
+    (void)src;
+}
+
+/* Dispose helper (last Block_release): a block object released without having run still
+ * completes (its waiters and notifications go ahead, as in libdispatch). */
+static inline void rgcd_dispatch_block_dispose_helper(const void *block)
+{
+    struct rgcd_dispatch_block_state *st =
+        RGCD_DISPATCH_REINTERPRET(const struct rgcd_dispatch_block_literal *, block)->state;
+    if (__atomic_load_n(&st->runs, __ATOMIC_ACQUIRE) == 0) {
+        (void)rgcd_group_leave(st->group);
+    }
+    Block_release(st->work);
+    (void)rgcd_release(st->group);
+    free(st);
+}
+
+/* A block object: calling or submitting it runs block (unless cancelled first); it can be
+ * waited for (dispatch_block_wait), watched (dispatch_block_notify) and cancelled. Release
+ * it with Block_release. NULL for unknown flags or when out of memory. */
+static inline dispatch_block_t dispatch_block_create(dispatch_block_flags_t flags, dispatch_block_t block)
+{
+    static const struct rgcd_dispatch_block_descriptor descriptor = {
+        0, sizeof(struct rgcd_dispatch_block_literal), rgcd_dispatch_block_copy_helper,
+        rgcd_dispatch_block_dispose_helper};
+    if ((flags & ~RGCD_DISPATCH_BLOCK_FLAGS_MASK) != 0 || block == NULL) {
+        return NULL;
+    }
+    struct rgcd_dispatch_block_state *st =
+        RGCD_DISPATCH_STATIC(struct rgcd_dispatch_block_state *, calloc(1, sizeof(struct rgcd_dispatch_block_state)));
+    if (st == NULL) {
+        return NULL;
+    }
+    st->group = rgcd_group_create();
+    if (st->group == NULL) {
+        free(st);
+        return NULL;
+    }
+    (void)rgcd_group_enter(st->group);
+    st->flags = flags;
+    st->work = Block_copy(block);
+    struct rgcd_dispatch_block_literal literal = {
+        _NSConcreteStackBlock, RGCD_DISPATCH_BLOCK_HAS_COPY_DISPOSE, RGCD_DISPATCH_BLOCK_MAGIC,
+        rgcd_dispatch_block_invoke, &descriptor, st};
+    return Block_copy(RGCD_DISPATCH_REINTERPRET(dispatch_block_t, &literal));
+}
+
+/* dispatch_block_create; the QoS class is accepted and not applied (rgcd runs an item at
+ * its queue's QoS). NULL for an unknown class or a relative priority outside -15..0. */
+static inline dispatch_block_t dispatch_block_create_with_qos_class(dispatch_block_flags_t flags,
+                                                                    dispatch_qos_class_t qos_class,
+                                                                    int relative_priority,
+                                                                    dispatch_block_t block)
+{
+    if (relative_priority > 0 || relative_priority < -15) {
+        return NULL;
+    }
+    switch (RGCD_DISPATCH_STATIC(unsigned, qos_class)) {
+    case 0x21: case 0x19: case 0x15: case 0x11: case 0x09: case 0x05: case 0x00:
+        break;
+    default:
+        return NULL;
+    }
+    return dispatch_block_create(flags, block);
+}
+
+/* Runs block now, on this thread, as a block object with flags would run. */
+static inline void dispatch_block_perform(dispatch_block_flags_t flags, dispatch_block_t block)
+{
+    dispatch_block_t b = dispatch_block_create(flags, block);
+    if (b == NULL) {
+        block();
+        return;
+    }
+    b();
+    Block_release(b);
+}
+
+/* Waits until the block object has run (its first run ended) or timeout passes: 0, or
+ * non-zero on timeout. Non-zero at once for a block that is not a block object. */
+static inline intptr_t dispatch_block_wait(dispatch_block_t block, dispatch_time_t timeout)
+{
+    struct rgcd_dispatch_block_state *st = rgcd_dispatch_block_state_of(block);
+    if (st == NULL) {
+        return -1;
+    }
+    return rgcd_group_wait(st->group, timeout) == 0 ? 0 : 1;
+}
+
+/* Submits notification_block to queue once the block object has run (at once if it has). */
+static inline void dispatch_block_notify(dispatch_block_t block, dispatch_queue_t queue,
+                                         dispatch_block_t notification_block)
+{
+    struct rgcd_dispatch_block_state *st = rgcd_dispatch_block_state_of(block);
+    if (st != NULL) {
+        dispatch_group_notify(st->group, queue, notification_block);
+    }
+}
+
+/* Cancels the block object: a run that has not started yet does nothing (but still counts
+ * as its run for waiters and notifications). A run in progress is not interrupted. */
+static inline void dispatch_block_cancel(dispatch_block_t block)
+{
+    struct rgcd_dispatch_block_state *st = rgcd_dispatch_block_state_of(block);
+    if (st != NULL) {
+        __atomic_store_n(&st->cancelled, 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* Non-zero once the block object was cancelled. */
+static inline intptr_t dispatch_block_testcancel(dispatch_block_t block)
+{
+    struct rgcd_dispatch_block_state *st = rgcd_dispatch_block_state_of(block);
+    return st != NULL && __atomic_load_n(&st->cancelled, __ATOMIC_ACQUIRE) != 0;
 }
 
 /* Releases a Block_copy'd block passed as context. */

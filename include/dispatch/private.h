@@ -1,11 +1,14 @@
 /* dispatch/private.h - the two private libdispatch names that portable programs still use,
  * so they build against rgcd: DISPATCH_QUEUE_OVERCOMMIT and dispatch_queue_set_width.
  *
- * rgcd's pool grows whenever workers block with work waiting, so "overcommit" global queues
- * (which in libdispatch may exceed the CPU count) are the ordinary global queues here.
- * dispatch_queue_set_width is accepted for compatibility: rgcd queues are serial or
- * concurrent from creation, and a concurrent queue has no width limit of its own (the pool
- * bounds it), which is what libdispatch's widths above 1 amount to. */
+ * DISPATCH_QUEUE_OVERCOMMIT asks dispatch_get_global_queue for the overcommit global queue
+ * of a class: work waiting there gets a thread of its own whatever the CPU count (up to
+ * RGCD_MAX_THREADS), as in libdispatch; the ordinary global queues add threads beyond one
+ * per CPU only for workers that block.
+ * dispatch_queue_set_width limits a concurrent queue to that many items at once
+ * (rgcd_queue_set_width). Unlike libdispatch it takes effect at once rather than as a
+ * barrier, a width above 255 (LONG_MAX) means no limit of the queue's own, and a serial
+ * queue cannot be made wider (the call is ignored; rgcd_last_error() says why). */
 #ifndef RGCD_DISPATCH_PRIVATE_H
 #define RGCD_DISPATCH_PRIVATE_H
 
@@ -15,7 +18,7 @@
 extern "C" {
 #endif
 
-/* A dispatch_get_global_queue flag: accepted; the global queues already overcommit. */
+/* A dispatch_get_global_queue flag: the overcommit global queue of the class. */
 #define DISPATCH_QUEUE_OVERCOMMIT RGCD_DISPATCH_OVERCOMMIT
 
 /* Width values of libdispatch's private API. */
@@ -23,11 +26,10 @@ extern "C" {
 #define DISPATCH_QUEUE_WIDTH_MAX_PHYSICAL_CPUS (-1)
 #define DISPATCH_QUEUE_WIDTH_MAX_LOGICAL_CPUS (-3)
 
-/* Accepted and ignored: see the note at the top of this file. */
+/* rgcd_queue_set_width: see the note at the top of this file. */
 static inline void dispatch_queue_set_width(dispatch_queue_t queue, long width)
 {
-    (void)queue;
-    (void)width;
+    (void)rgcd_queue_set_width(queue, RGCD_DISPATCH_STATIC(intptr_t, width));
 }
 
 #ifdef __cplusplus

@@ -84,6 +84,8 @@ pub(crate) struct AfterNode {
     ctx: *mut libc::c_void,
 }
 
+// (Under loom the atomics are larger; no AfterNode is built there.)
+#[cfg(not(all(loom, test)))]
 const _: () = assert!(std::mem::size_of::<AfterNode>() <= crate::alloc::BLOCK);
 
 unsafe fn after_call(t: NonNull<TaskHeader>, action: crate::task::Action) {
@@ -126,6 +128,10 @@ pub(crate) struct Reactor {
     next_generation: AtomicU64,
     /// fd, signal and process registrations.
     io_count: AtomicUsize,
+    /// The last turn delivered the one timer the reactor has (a source's, which stays in the
+    /// heap) and nothing else is registered: until a registration, nothing can fall due that
+    /// the handler's end does not deliver, so the poller may leave without a monitor look.
+    sole_timer_delivered: AtomicBool,
     signals: Mutex<Option<(signal::Signals, SignalTable)>>,
     scratch: Mutex<Scratch>,
 }
@@ -146,6 +152,7 @@ pub(crate) fn reactor() -> &'static Reactor {
             fds: Mutex::new(HashMap::new()),
             next_generation: AtomicU64::new(1),
             io_count: AtomicUsize::new(0),
+            sole_timer_delivered: AtomicBool::new(false),
             signals: Mutex::new(None),
             scratch: Mutex::new(Scratch {
                 buf: vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS],
@@ -290,10 +297,29 @@ impl Reactor {
             n += self.dispatch(r);
         }
         self.drain_incoming();
+        let mut sole = false;
         if self.next_timer.load(Ordering::Acquire) <= now_ns() {
-            n += self.fire_timers(&mut sc.timers);
+            let (fired, only) = self.fire_timers(&mut sc.timers);
+            n += fired;
+            sole = only && n == fired;
         }
+        self.sole_timer_delivered.store(
+            sole && !self.has_io() && self.incoming.load(Ordering::Relaxed).is_null(),
+            Ordering::Relaxed,
+        );
         n
+    }
+
+    /// Should a poller that leaves to run what it delivered leave a monitor look behind (see
+    /// `pool/README.md`)? Not when the last turn delivered the reactor's only registration,
+    /// a timer source that stays in the heap: its next fire, if due before the handler ends,
+    /// is delivered when the handler ends. A new timer clears the flag (and, like any new
+    /// registration, gets a poller itself).
+    #[inline]
+    pub(crate) fn look_needed(&self) -> bool {
+        !self.sole_timer_delivered.load(Ordering::Relaxed)
+            || self.has_io()
+            || !self.incoming.load(Ordering::Relaxed).is_null()
     }
 
     fn dispatch(&self, r: Ready) -> usize {
@@ -709,6 +735,8 @@ impl Reactor {
                 ctx,
             })
         };
+        // The caller's past happens before the item runs (`task::invoke` acquires).
+        crate::tsan::release(node);
         let mut head = self.incoming.load(Ordering::Relaxed);
         loop {
             // SAFETY: the node is ours until the CAS publishes it.
@@ -740,6 +768,7 @@ impl Reactor {
         leeway: u64,
     ) {
         let deadline = start.to_monotonic();
+        self.sole_timer_delivered.store(false, Ordering::Relaxed);
         let old;
         let wake = {
             let mut t = self.timers.lock().unwrap();
@@ -886,9 +915,13 @@ impl Reactor {
         self.after_arm(wake);
     }
 
-    fn fire_timers(&self, due: &mut Vec<(u64, TimerTarget)>) -> usize {
+    /// Fires the due timers. Returns the deliveries and whether the heap now holds just
+    /// one timer: the source timer fired here, delivered and back in the heap.
+    fn fire_timers(&self, due: &mut Vec<(u64, TimerTarget)>) -> (usize, bool) {
         let now = now_ns();
         let mut fire: Vec<(Arc<SourceInner>, u64)> = Vec::new();
+        let mut kept = 0;
+        let only;
         {
             let mut t = self.timers.lock().unwrap();
             t.expire(now, due);
@@ -927,9 +960,11 @@ impl Reactor {
                         // Delivered: stays in the heap (no re-arm, hence no wake-up of the
                         // poller, after each handler).
                         Self::insert_source_timer(&mut t, src.clone(), next, *interval, *leeway);
+                        kept += 1;
                     }
                 }
             }
+            only = kept == 1 && due.len() == 1 && t.len() == 1;
             self.next_timer.store(t.next_wake(), Ordering::SeqCst);
         }
         let mut n = 0;
@@ -948,7 +983,7 @@ impl Reactor {
             src.merge(count);
             n += 1;
         }
-        n
+        (n, only)
     }
 }
 
@@ -1023,6 +1058,7 @@ impl Reactor {
             self.next_timer.store(t.next_wake(), Ordering::SeqCst);
         }
         self.io_count.store(0, Ordering::SeqCst);
+        self.sole_timer_delivered.store(false, Ordering::Relaxed);
         self.release();
     }
 }

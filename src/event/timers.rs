@@ -54,7 +54,7 @@ impl<T> TimerHeap<T> {
         }
     }
 
-    #[cfg(test)]
+    /// Timers in the heap.
     pub(crate) fn len(&self) -> usize {
         self.len
     }

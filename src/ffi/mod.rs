@@ -22,6 +22,9 @@ mod semaphore;
 mod source;
 mod time;
 
+#[cfg(test)]
+mod tests;
+
 pub use data::*;
 pub use error::*;
 pub use group::*;

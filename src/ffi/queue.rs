@@ -53,6 +53,13 @@ pub const RGCD_QOS_MAINTENANCE: rgcd_qos_class_t = 0x05;
 /// No QoS class (treated as default).
 pub const RGCD_QOS_UNSPECIFIED: rgcd_qos_class_t = 0x00;
 
+/// `rgcd_get_global_queue` flag: the overcommit global queue of the class, whose work gets
+/// a thread whenever it waits, whatever the CPU count (libdispatch's private
+/// `DISPATCH_QUEUE_OVERCOMMIT`), up to `RGCD_MAX_THREADS`.
+pub const RGCD_GLOBAL_QUEUE_OVERCOMMIT: usize = 2;
+/// `rgcd_queue_set_width`: as many items at once as there are CPUs.
+pub const RGCD_QUEUE_WIDTH_ACTIVE_CPUS: isize = -2;
+
 /// Legacy priority: the user-initiated global queue.
 pub const RGCD_QUEUE_PRIORITY_HIGH: isize = 2;
 /// Legacy priority: the default global queue.
@@ -180,13 +187,14 @@ pub unsafe extern "C" fn rgcd_queue_is_current(queue: rgcd_queue_t) -> c_int {
 }
 
 /// The global concurrent queue for a QoS class (`RGCD_QOS_*`) or a legacy priority
-/// (`RGCD_QUEUE_PRIORITY_*`). Borrowed: never released. `flags` must be 0. NULL with
-/// `RGCD_EINVAL` for an unknown identifier or non-zero flags.
+/// (`RGCD_QUEUE_PRIORITY_*`). Borrowed: never released. `flags` is 0 or
+/// `RGCD_GLOBAL_QUEUE_OVERCOMMIT`. NULL with `RGCD_EINVAL` for an unknown identifier or
+/// other flags.
 #[no_mangle]
 pub extern "C" fn rgcd_get_global_queue(identifier: isize, flags: usize) -> rgcd_queue_t {
     pointer(|| {
-        if flags != 0 {
-            return Err(invalid("flags must be 0"));
+        if flags & !RGCD_GLOBAL_QUEUE_OVERCOMMIT != 0 {
+            return Err(invalid("flags must be 0 or RGCD_GLOBAL_QUEUE_OVERCOMMIT"));
         }
         let qos = Qos::from_raw(identifier as i64).ok_or_else(|| {
             Error::new(
@@ -194,7 +202,30 @@ pub extern "C" fn rgcd_get_global_queue(identifier: isize, flags: usize) -> rgcd
                 format!("unknown QoS class or priority {identifier}"),
             )
         })?;
+        if flags & RGCD_GLOBAL_QUEUE_OVERCOMMIT != 0 {
+            return Ok(as_handle(q::overcommit_root(qos.root_index())));
+        }
         Ok(as_handle(q::root(qos.root_index())))
+    })
+}
+
+/// Limits a concurrent queue to `width` items running at once (libdispatch's private
+/// `dispatch_queue_set_width`). 0 or 1 runs one at a time (barriers still order as barriers);
+/// `RGCD_QUEUE_WIDTH_ACTIVE_CPUS` (any negative value) the number of CPUs; a width above 255
+/// (such as `LONG_MAX`) removes the queue's own limit, the default. Takes effect at once for
+/// items not yet started. A queue inside a concurrent target also counts against the target's
+/// width. `RGCD_ENOTSUP` for a serial or global queue.
+#[no_mangle]
+pub unsafe extern "C" fn rgcd_queue_set_width(queue: rgcd_queue_t, width: isize) -> c_int {
+    status(|| {
+        // SAFETY: a handle from the caller.
+        let q = unsafe { queue_ref(queue as *const c_void, "queue")? };
+        let w = if width < 0 {
+            crate::pool::pool().ncpu() as u64
+        } else {
+            (width as u64).max(1)
+        };
+        q.set_width(w).map(|_| 0)
     })
 }
 

@@ -52,7 +52,7 @@ impl ChannelInner {
         queue: Queue,
         cleanup: Option<Cleanup>,
     ) -> Arc<ChannelInner> {
-        let c = Arc::new(ChannelInner {
+        let c = crate::object::new_arc(ChannelInner {
             obj: ObjHeader::new(Kind::Io, 0),
             extras: ObjExtras::default(),
             random,
@@ -325,6 +325,8 @@ impl Drop for ChannelInner {
             // SAFETY: a fresh item onto a live queue.
             unsafe { self.queue.inner.enqueue(crate::task::c_task(f, ctx, 0)) };
         }
+        // SAFETY: built by `new_arc`, dropped now, tag killed.
+        unsafe { crate::object::retire_arc(self) };
     }
 }
 

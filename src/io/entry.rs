@@ -4,7 +4,7 @@
 //! read and a write source that wake it when the fd is ready (see `README.md`).
 
 use super::op::{Dir, Op, Progress, MAX_BACKLOG};
-use crate::data::{DataInner, Owner};
+use crate::data::{BoxedBytes, DataInner, Owner};
 use crate::source::{Source, SourceKind};
 use crate::{Queue, Time};
 use std::collections::{HashMap, VecDeque};
@@ -62,6 +62,12 @@ pub(crate) struct FdEntry {
     /// The last user left and the entry let the fd go (set under the table lock; see
     /// `EntryUse`).
     retired: AtomicBool,
+    /// `preadv2(RWF_NOWAIT)` is not supported on this fd (see `read_cached`).
+    no_nowait: AtomicBool,
+    /// The file the shared fd referred to when the entry was made (device, inode), and
+    /// whether it is a stream (made non-blocking), to tell a reused number from the same
+    /// file (see `for_fd`).
+    ident: Option<(u64, u64, bool)>,
 }
 
 /// A user's share of an entry: a channel holds one until its cleanup, a convenience call
@@ -103,8 +109,11 @@ impl Drop for EntryUse {
 /// Entries by fd, so that every channel and convenience call on one fd shares its ordering.
 struct Slot {
     entry: Weak<FdEntry>,
-    /// The flags to restore, handed on when a dying entry is replaced.
+    /// The flags to restore, handed on when a dying entry is replaced by one for the same
+    /// file.
     restore: Option<c_int>,
+    /// The file (device, inode) the entry was made for.
+    ident: Option<(u64, u64)>,
 }
 
 fn table() -> &'static Mutex<HashMap<c_int, Slot>> {
@@ -121,6 +130,17 @@ fn errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EIO)
+}
+
+/// The (device, inode) of the file `fd` refers to.
+fn file_ident(fd: c_int) -> Option<(u64, u64)> {
+    // SAFETY: fstat writes into a local struct.
+    let mut stbuf: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstat(fd, &mut stbuf) } != 0 {
+        return None;
+    }
+    Some((stbuf.st_dev, stbuf.st_ino))
 }
 
 /// Classifies `fd`: a regular file (or block device), or a stream made non-blocking (the
@@ -175,6 +195,8 @@ impl FdEntry {
             restore: Mutex::new(restore),
             users: AtomicUsize::new(1),
             retired: AtomicBool::new(false),
+            no_nowait: AtomicBool::new(false),
+            ident: None,
         })
     }
 
@@ -182,15 +204,27 @@ impl FdEntry {
     /// cannot be used gives an entry whose operations fail with its errno.
     pub(crate) fn for_fd(fd: c_int) -> EntryUse {
         let mut t = table().lock().unwrap();
+        let ident = file_ident(fd);
         let inherited = match t.get(&fd) {
             Some(slot) => match slot.entry.upgrade() {
-                // Listed, so not retired (retiring unlists it under this lock).
-                Some(e) => {
+                // Listed, so not retired (retiring unlists it under this lock) — but the
+                // number may have been closed and reused while a user still held the entry
+                // (a program that closes the fd after its last handler and before the cleanup
+                // handler): then the entry belongs to the old file. Sharing it would skip making
+                // the new file non-blocking; it is left to its users, and unlisted, so that it
+                // never restores its flags onto the new file.
+                Some(e) if e.is_same_file(fd, ident) => {
                     e.users.fetch_add(1, Ordering::Relaxed);
                     return EntryUse(e);
                 }
-                // Dying: it will not restore the flags; whoever takes its place does.
-                None => Some(slot.restore),
+                Some(_) => {
+                    t.remove(&fd);
+                    None
+                }
+                // Dying: it will not restore the flags; whoever takes its place does (if it
+                // is for the same file: a reused number's new file keeps its own flags).
+                None if slot.ident == ident => Some(slot.restore),
+                None => None,
             },
             None => None,
         };
@@ -201,15 +235,32 @@ impl FdEntry {
         if opened.is_err() {
             return EntryUse(FdEntry::new(Some(opened), None, None, None));
         }
-        let e = FdEntry::new(Some(opened), None, Some(fd), None);
+        let stream = matches!(opened, Ok(o) if !o.file);
+        let mut e = FdEntry::new(Some(opened), None, Some(fd), None);
+        Arc::get_mut(&mut e).expect("new").ident = ident.map(|(d, i)| (d, i, stream));
         t.insert(
             fd,
             Slot {
                 entry: Arc::downgrade(&e),
                 restore,
+                ident,
             },
         );
         EntryUse(e)
+    }
+
+    /// Does the shared fd still refer to the file this entry was made for? (A stream entry
+    /// also made it non-blocking: a number reused by a file opened anew, even the same
+    /// pipe or FIFO, lacks the flag.)
+    fn is_same_file(&self, fd: c_int, now: Option<(u64, u64)>) -> bool {
+        let Some((dev, ino, stream)) = self.ident else {
+            return false;
+        };
+        if now != Some((dev, ino)) {
+            return false;
+        }
+        // SAFETY: F_GETFL only reads the fd's status flags.
+        !stream || unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK != 0
     }
 
     /// An entry for a path, opened when its first operation or barrier runs.
@@ -492,21 +543,11 @@ impl FdEntry {
         }
         let chunk = if o.file { FILE_CHUNK } else { STREAM_CHUNK };
         let want = p.remaining.min(chunk);
-        // File chunks come from a pool of buffers that return when their data is released,
-        // so a long read reuses a few warm buffers instead of faulting in fresh memory.
-        let mut pooled = if o.file && want == FILE_CHUNK {
-            Some(take_buffer())
-        } else {
-            None
-        };
-        let mut v: Vec<u8> = Vec::new();
-        let buf = match pooled.as_mut() {
-            Some(b) => b.as_mut_ptr() as *mut libc::c_void,
-            None => {
-                v.reserve_exact(want);
-                v.spare_capacity_mut().as_mut_ptr() as *mut libc::c_void
-            }
-        };
+        // Reads go into pooled chunk buffers that return when their data object is released,
+        // so a long read reuses a few warm buffers instead of faulting in fresh memory (and
+        // allocating) for every chunk.
+        let mut b = take_buffer(chunk);
+        let buf = b.as_mut_ptr() as *mut libc::c_void;
         let call = || loop {
             // SAFETY: `buf` has room for `want` bytes.
             let n = unsafe {
@@ -522,34 +563,33 @@ impl FdEntry {
             return if n < 0 { Err(errno()) } else { Ok(n as usize) };
         };
         let r = if o.file {
-            crate::pool::blocking(call)
+            let at = if op.positional { p.offset } else { -1 };
+            match self.read_cached(o.fd, buf, want, at) {
+                Some(n) => Ok(n),
+                None => crate::pool::blocking(call),
+            }
         } else {
             call()
         };
         match r {
             Ok(0) => {
-                if let Some(b) = pooled.take() {
-                    give_back(b);
-                }
+                give_back(b);
                 op.finish(p, 0);
                 Step::Done
             }
             Ok(n) => {
-                let d = match pooled.take() {
-                    Some(b) => {
-                        let ptr = b.as_ptr();
-                        let owner = Owner::Recycle {
-                            buf: b,
-                            to: give_back,
-                        };
-                        // SAFETY: `n` bytes of the buffer, which the owner keeps alive.
-                        unsafe { DataInner::create(ptr, n, owner) }.expect("non-null buffer")
-                    }
-                    None => {
-                        // SAFETY: the kernel wrote `n` bytes.
-                        unsafe { v.set_len(n) };
-                        DataInner::from_box(v.into_boxed_slice())
-                    }
+                let d = if n >= chunk / KEEP_FRACTION {
+                    let buf = BoxedBytes::new(b);
+                    let ptr = buf.as_ptr();
+                    let owner = Owner::Recycle { buf, to: give_back };
+                    // SAFETY: `n` bytes of the buffer, which the owner keeps alive.
+                    unsafe { DataInner::create(ptr, n, owner) }.expect("non-null buffer")
+                } else {
+                    // A small read would pin a whole chunk buffer for a few bytes (for as long
+                    // as the caller keeps the data): copy it out and reuse the buffer now.
+                    let d = DataInner::copy_of(&b[..n]);
+                    give_back(b);
+                    d
                 };
                 p.buf = DataInner::concat(&p.buf, &d);
                 p.offset += n as i64;
@@ -561,26 +601,57 @@ impl FdEntry {
                     op.finish(p, 0);
                     return Step::Done;
                 }
+                if !o.file && n < want {
+                    // A pipe or socket gave less than asked: it is empty now, so go straight
+                    // to waiting for it (armed level-triggered, the source fires at once if
+                    // more came meanwhile) instead of a read that would fail with EAGAIN.
+                    return read_would_block(op, p);
+                }
                 if (o.file || p.buf.size() >= STREAM_FLUSH) && partial_ok(op, p.buf.size()) {
                     op.deliver_buffered(p);
                 }
                 Step::Again
             }
             Err(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK => {
-                if op.whole && p.buf.size() > 0 {
-                    op.finish(p, 0);
-                    return Step::Done;
-                }
-                if partial_ok(op, p.buf.size()) {
-                    op.deliver_buffered(p);
-                }
-                Step::Blocked
+                give_back(b);
+                read_would_block(op, p)
             }
             Err(e) => {
+                give_back(b);
                 op.finish(p, e);
                 Step::Done
             }
         }
+    }
+
+    /// A file read served from the page cache, if all or part of the range is cached:
+    /// `preadv2(RWF_NOWAIT)` reads without waiting for the disk, so it needs no
+    /// `pool::blocking` (which would wake another worker for whatever is queued). `None`: the
+    /// read would block (or the kernel cannot say, or end of file): do the ordinary read.
+    fn read_cached(
+        &self,
+        fd: c_int,
+        buf: *mut libc::c_void,
+        want: usize,
+        at: i64,
+    ) -> Option<usize> {
+        if self.no_nowait.load(Ordering::Relaxed) {
+            return None;
+        }
+        let iov = libc::iovec {
+            iov_base: buf,
+            iov_len: want,
+        };
+        // SAFETY: `buf` has room for `want` bytes; `at` is -1 (the file position) or an offset.
+        let n = unsafe { libc::preadv2(fd, &iov, 1, at, libc::RWF_NOWAIT) };
+        if n > 0 {
+            return Some(n as usize);
+        }
+        if n < 0 && matches!(errno(), libc::EOPNOTSUPP | libc::ENOSYS) {
+            // This file (system) does not do non-blocking reads: do not ask again.
+            self.no_nowait.store(true, Ordering::Relaxed);
+        }
+        None
     }
 
     fn step_write(&self, op: &Arc<Op>, p: &mut Progress, o: Opened) -> Step {
@@ -632,6 +703,14 @@ impl FdEntry {
                 let high_reached = !op.whole && high != usize::MAX && p.since >= high;
                 if high_reached || (o.file && partial_ok(op, p.since)) {
                     op.deliver_progress(p);
+                }
+                if !o.file && n < total {
+                    // A pipe or socket took less than offered: it is full now, so wait for
+                    // room instead of a write that would fail with EAGAIN.
+                    if partial_ok(op, p.since) {
+                        op.deliver_progress(p);
+                    }
+                    return Step::Blocked;
                 }
                 Step::Again
             }
@@ -767,6 +846,19 @@ impl FdEntry {
     }
 }
 
+/// A read found its pipe or socket empty: a convenience read that has bytes ends, other reads
+/// deliver what is buffered (low water permitting) and wait for the fd.
+fn read_would_block(op: &Arc<Op>, p: &mut Progress) -> Step {
+    if op.whole && p.buf.size() > 0 {
+        op.finish(p, 0);
+        return Step::Done;
+    }
+    if partial_ok(op, p.buf.size()) {
+        op.deliver_buffered(p);
+    }
+    Step::Blocked
+}
+
 /// An interval passed: deliver what is ready (any amount under STRICT, else at least the low
 /// water mark).
 fn interval_tick(op: &Arc<Op>) {
@@ -790,21 +882,28 @@ fn interval_tick(op: &Arc<Op>) {
     }
 }
 
-/// File-chunk buffers not in use (at most `POOL_MAX`).
-static POOL: Mutex<Vec<Box<[u8]>>> = Mutex::new(Vec::new());
+/// Chunk buffers not in use, per size (file and stream chunks), at most `POOL_MAX` each.
+static POOL: Mutex<[Vec<Box<[u8]>>; 2]> = Mutex::new([Vec::new(), Vec::new()]);
 const POOL_MAX: usize = 8;
+/// A read of less than `1 / KEEP_FRACTION` of its buffer is copied out (see `step_read`).
+const KEEP_FRACTION: usize = 4;
 
-fn take_buffer() -> Box<[u8]> {
-    if let Some(b) = POOL.lock().unwrap().pop() {
+fn pool_index(size: usize) -> usize {
+    usize::from(size == FILE_CHUNK)
+}
+
+fn take_buffer(size: usize) -> Box<[u8]> {
+    if let Some(b) = POOL.lock().unwrap()[pool_index(size)].pop() {
         return b;
     }
-    vec![0u8; FILE_CHUNK].into_boxed_slice()
+    vec![0u8; size].into_boxed_slice()
 }
 
 fn give_back(b: Box<[u8]>) {
     let mut pool = POOL.lock().unwrap();
-    if pool.len() < POOL_MAX {
-        pool.push(b);
+    let list = &mut pool[pool_index(b.len())];
+    if list.len() < POOL_MAX {
+        list.push(b);
     }
 }
 

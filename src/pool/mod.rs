@@ -19,6 +19,13 @@ use std::time::{Duration, Instant};
 
 /// Number of root (global) queues: one per QoS class, highest first.
 pub(crate) const NUM_ROOTS: usize = 6;
+/// Injectors: one per root, then one per overcommit root (`overcommit_injector`).
+const NUM_INJECTORS: usize = 2 * NUM_ROOTS;
+
+/// The injector of the overcommit root of class `index`.
+pub(crate) const fn overcommit_injector(index: usize) -> usize {
+    NUM_ROOTS + index
+}
 
 /// How long an idle worker keeps looking for work before it sleeps. A thread wake-up costs
 /// tens of microseconds on a loaded machine, so spinning a little longer than that keeps
@@ -26,6 +33,9 @@ pub(crate) const NUM_ROOTS: usize = 6;
 const SPIN: Duration = Duration::from_micros(50);
 /// How long an extra worker (above one per CPU) stays parked before it retires.
 const RETIRE_AFTER: Duration = Duration::from_secs(5);
+/// How many next jobs (`WorkerShared::next`) a worker runs in a row before it looks at the
+/// queued work again.
+const NEXT_RUNS: u32 = 32;
 
 /// A unit of work for the pool: an item plus the queue it runs as part of (a root queue, or
 /// a concurrent queue whose width it occupies).
@@ -55,11 +65,41 @@ pub(crate) struct WorkerShared {
     /// A job this worker holds while it wakes others (null otherwise), for a forked child.
     hand_task: AtomicPtr<TaskHeader>,
     hand_queue: AtomicPtr<QueueInner>,
+    /// The next job: the drain of a serial queue this worker woke, which it runs as soon as
+    /// its current job ends (see "The next slot" in README.md). Packed: `slot::pack`.
+    next: AtomicU64,
 }
 
+/// Packing of `WorkerShared::next`: the link's address (8-byte aligned) with the index of the
+/// root it runs on in its low 3 bits; 0 is empty.
+mod slot {
+    use super::Job;
+    use std::ptr::NonNull;
+
+    #[inline]
+    pub(super) fn pack(job: Job, root: usize) -> u64 {
+        let addr = job.task.as_ptr() as u64;
+        debug_assert!(addr & 7 == 0 && root < 8);
+        addr | root as u64
+    }
+
+    /// The job and its root index.
+    #[inline]
+    pub(super) fn unpack(word: u64) -> Option<(Job, usize)> {
+        let task = NonNull::new((word & !7) as *mut crate::task::TaskHeader)?;
+        let root = (word & 7) as usize;
+        let queue = crate::queue::root(root) as *const _;
+        Some((Job { task, queue }, root))
+    }
+}
+
+/// What other workers see of a worker: its id, its deque's stealer, its shared state (for
+/// its next slot).
+type Peer = (usize, Stealer<Job>, Arc<WorkerShared>);
+
 pub(crate) struct Pool {
-    injectors: [Injector<Job>; NUM_ROOTS],
-    stealers: RwLock<Vec<(usize, Stealer<Job>)>>,
+    injectors: [Injector<Job>; NUM_INJECTORS],
+    stealers: RwLock<Vec<Peer>>,
     workers: Mutex<Vec<Arc<WorkerShared>>>,
     /// Parked workers, most recent last.
     idle: Mutex<Vec<Arc<WorkerShared>>>,
@@ -74,6 +114,13 @@ pub(crate) struct Pool {
 }
 
 static POOL: OnceLock<Pool> = OnceLock::new();
+
+/// An overcommit root exists: only then are their injectors looked at. Read by every search
+/// and written once, so it sits alone on its cache line (not beside the pool's busy
+/// counters).
+#[repr(align(128))]
+struct OvercommitUsed(AtomicBool);
+static OVERCOMMIT_USED: OvercommitUsed = OvercommitUsed(AtomicBool::new(false));
 
 thread_local! {
     static LOCAL: Cell<*const Worker<Job>> = const { Cell::new(std::ptr::null()) };
@@ -140,14 +187,50 @@ impl Pool {
         self.notify_work();
     }
 
+    /// Enqueues the drain of a serial queue that became runnable. On a worker, it goes into
+    /// the worker's next slot (the previous occupant, if any, onto its root): the worker runs
+    /// it when its current job ends, without handing it to another thread. Elsewhere, as
+    /// `inject`.
+    #[inline]
+    pub(crate) fn inject_link(&'static self, root: usize, job: Job) {
+        let me = lock_wait::CURRENT.with(|c| c.get());
+        // An overcommit root's queue needs a thread of its own, not a place behind this
+        // worker's current job (and the slot's packing holds the ordinary roots only).
+        if me.is_null() || root >= NUM_ROOTS {
+            return self.inject(root, job);
+        }
+        // SAFETY: CURRENT points at this thread's worker while it runs worker_main.
+        let me = unsafe { &*me };
+        let old = me.next.swap(slot::pack(job, root), Ordering::AcqRel);
+        if let Some((old, old_root)) = slot::unpack(old) {
+            self.injectors[old_root].push(old);
+        }
+        // Someone must take the job if this worker does not come back for it soon (it may
+        // block): the same wake-up rule as for a pushed job.
+        self.notify_work();
+    }
+
     /// Is any root queue non-empty?
     #[inline]
     pub(crate) fn has_pending(&self) -> bool {
-        self.injectors.iter().any(|i| !i.is_empty())
+        self.injectors[..NUM_ROOTS].iter().any(|i| !i.is_empty()) || self.overcommit_pending()
+    }
+
+    /// The overcommit roots were created: from now on their injectors are looked at.
+    pub(crate) fn enable_overcommit(&self) {
+        OVERCOMMIT_USED.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Is work waiting on an overcommit root? Such work gets a thread whatever the CPU
+    /// count (`notify_slow`).
+    #[inline]
+    fn overcommit_pending(&self) -> bool {
+        OVERCOMMIT_USED.0.load(Ordering::Relaxed)
+            && self.injectors[NUM_ROOTS..].iter().any(|i| !i.is_empty())
     }
 
     /// Called after work became available: wake a sleeper unless someone is already looking,
-    /// or start a worker while fewer than one per CPU are active.
+    /// or start a worker while fewer than one per CPU are active (or overcommit work waits).
     #[inline]
     pub(crate) fn notify_work(&'static self) {
         fence(Ordering::SeqCst);
@@ -164,7 +247,7 @@ impl Pool {
         }
         let threads = self.threads.load(Ordering::SeqCst);
         let blocked = self.blocked.load(Ordering::SeqCst);
-        if threads.saturating_sub(blocked) < self.ncpu {
+        if threads.saturating_sub(blocked) < self.ncpu || self.overcommit_pending() {
             self.spawn_worker();
         } else {
             self.monitor.poke(self);
@@ -261,9 +344,22 @@ impl Pool {
         if let Some(j) = local.pop() {
             return Some(j);
         }
-        for inj in &self.injectors {
+        let overcommit = OVERCOMMIT_USED.0.load(Ordering::Relaxed);
+        for class in 0..NUM_ROOTS {
+            // Overcommit work first within a class, one job at a time: a job taken in a
+            // batch would wait in this worker's deque, where nobody counts it as waiting
+            // for a thread of its own. (`is_empty` first: a `steal` from an empty injector
+            // costs a SeqCst fence.)
+            let oc = &self.injectors[overcommit_injector(class)];
+            while overcommit && !oc.is_empty() {
+                match oc.steal() {
+                    Steal::Success(j) => return Some(j),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
             loop {
-                match inj.steal_batch_and_pop(local) {
+                match self.injectors[class].steal_batch_and_pop(local) {
                     Steal::Success(j) => return Some(j),
                     Steal::Empty => break,
                     Steal::Retry => continue,
@@ -275,7 +371,7 @@ impl Pool {
         if n > 1 {
             let start = me % n;
             for k in 0..n {
-                let (id, s) = &stealers[(start + k) % n];
+                let (id, s, _) = &stealers[(start + k) % n];
                 if *id == me {
                     continue;
                 }
@@ -312,7 +408,7 @@ impl Pool {
                 .read()
                 .unwrap()
                 .iter()
-                .map(|(_, s)| s.len())
+                .map(|(_, s, w)| s.len() + usize::from(w.next.load(Ordering::Relaxed) != 0))
                 .sum::<usize>();
         let threads = self.threads.load(Ordering::SeqCst);
         let busy = self
@@ -331,6 +427,7 @@ impl Pool {
         );
     }
 
+    /// Is any work queued anywhere: roots, workers' deques, workers' next slots?
     pub(crate) fn any_stealable(&self) -> bool {
         self.has_pending()
             || self
@@ -338,7 +435,37 @@ impl Pool {
                 .read()
                 .unwrap()
                 .iter()
-                .any(|(_, s)| !s.is_empty())
+                .any(|(_, s, w)| !s.is_empty() || w.next.load(Ordering::Relaxed) != 0)
+    }
+
+    /// As `any_stealable`, without the next slots: what a spinning worker looks at (it
+    /// leaves a busy worker's next job to that worker, see README.md).
+    fn any_queued(&self) -> bool {
+        self.has_pending()
+            || self
+                .stealers
+                .read()
+                .unwrap()
+                .iter()
+                .any(|(_, s, _)| !s.is_empty())
+    }
+
+    /// Takes another worker's next job (a worker about to sleep: nobody else may come for
+    /// it soon).
+    fn steal_next(&self, me: usize) -> Option<Job> {
+        let stealers = self.stealers.read().unwrap();
+        stealers
+            .iter()
+            .filter(|(id, _, w)| *id != me && w.next.load(Ordering::Relaxed) != 0)
+            .find_map(|(_, _, w)| slot::unpack(w.next.swap(0, Ordering::Acquire)))
+            .map(|(job, _)| job)
+    }
+}
+
+/// Moves this worker's next job (if any) onto its root, where any worker can take it.
+fn flush_next(pool: &Pool, me: &WorkerShared) {
+    if let Some((job, root)) = slot::unpack(me.next.swap(0, Ordering::Acquire)) {
+        pool.injectors[root].push(job);
     }
 }
 
@@ -351,6 +478,12 @@ pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
         return f();
     }
     let p = pool();
+    // A next job would wait for this thread: let another take it.
+    let me = lock_wait::CURRENT.with(|c| c.get());
+    if !me.is_null() {
+        // SAFETY: CURRENT points at this thread's worker while it runs worker_main.
+        flush_next(p, unsafe { &*me });
+    }
     p.blocked.fetch_add(1, Ordering::SeqCst);
     if p.any_stealable() {
         p.notify_slow();
@@ -392,9 +525,13 @@ fn worker_main(pool: &'static Pool, id: usize) {
         lock_wait: AtomicBool::new(false),
         hand_task: AtomicPtr::new(std::ptr::null_mut()),
         hand_queue: AtomicPtr::new(std::ptr::null_mut()),
+        next: AtomicU64::new(0),
     });
     crate::queue::register_worker_frames();
-    pool.stealers.write().unwrap().push((id, local.stealer()));
+    pool.stealers
+        .write()
+        .unwrap()
+        .push((id, local.stealer(), me.clone()));
     pool.workers.lock().unwrap().push(me.clone());
     LOCAL.with(|l| l.set(&local as *const _));
     lock_wait::CURRENT.with(|c| c.set(Arc::as_ptr(&me)));
@@ -403,8 +540,23 @@ fn worker_main(pool: &'static Pool, id: usize) {
     // work, it goes back to sleep without spinning (nothing suggests more work is coming).
     let mut timer_wake = false;
     let mut searching = true; // spawn_worker counted us
+                              // Next jobs run in a row: after NEXT_RUNS the next job goes onto its root instead, so a
+                              // chain of hand-offs cannot keep this worker from queued work.
+    let mut next_runs = 0u32;
     'outer: loop {
-        if let Some(job) = pool.find_work(&local, id) {
+        let mut job = None;
+        if me.next.load(Ordering::Relaxed) != 0 {
+            if next_runs < NEXT_RUNS {
+                job = slot::unpack(me.next.swap(0, Ordering::Acquire)).map(|(j, _)| j);
+                next_runs += 1;
+            } else {
+                flush_next(pool, &me);
+                next_runs = 0;
+            }
+        } else {
+            next_runs = 0;
+        }
+        if let Some(job) = job.or_else(|| pool.find_work(&local, id)) {
             if searching {
                 searching = false;
                 let was = pool.searching.fetch_sub(1, Ordering::SeqCst);
@@ -415,7 +567,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
                     // sit behind a job that blocks.)
                     let more = pool.any_stealable();
                     let unwatched = crate::event::reactor_if_started()
-                        .filter(|r| r.has_work() && !r.is_owned());
+                        .filter(|r| r.has_work() && !r.is_owned() && r.look_needed());
                     if more || unwatched.is_some() {
                         // Waking a thread or arming the monitor takes system calls: meanwhile
                         // the job is recorded where a child forked in that window finds it (a
@@ -452,6 +604,10 @@ fn worker_main(pool: &'static Pool, id: usize) {
         // Spin a little: work often arrives within microseconds. Meanwhile look at the
         // reactor without blocking, so fd events reach this thread with no wake-up. Not
         // after a wake-up for timers only: a timer's work does not come in hand-offs.
+        // After the first few microseconds each round yields the CPU: a spinner must not
+        // take time from a runnable thread (often the one about to hand it work) when the
+        // CPUs are busy; with a CPU to itself the yield returns at once. The first rounds
+        // do not: a quick hand-off (an fd ping-pong) would pay a system call per round.
         let start = Instant::now();
         let spin = if std::mem::take(&mut timer_wake) {
             Duration::ZERO
@@ -464,7 +620,10 @@ fn worker_main(pool: &'static Pool, id: usize) {
                 std::hint::spin_loop();
             }
             i += 1;
-            if pool.any_stealable() {
+            if i > 6 {
+                thread::yield_now();
+            }
+            if pool.any_queued() {
                 continue 'outer;
             }
             if let Some(r) = crate::event::reactor_if_started() {
@@ -491,6 +650,10 @@ fn worker_main(pool: &'static Pool, id: usize) {
         if pool.any_stealable() && unpark_self(pool, &me) {
             if let Some(r) = poller {
                 r.release();
+            }
+            // A busy worker's next job: this worker was the one left to take it.
+            if let Some(job) = pool.steal_next(id) {
+                local.push(job);
             }
             searching = true;
             continue;
@@ -567,7 +730,7 @@ fn retire(pool: &Pool, me: &Arc<WorkerShared>) -> bool {
     pool.stealers
         .write()
         .unwrap()
-        .retain(|(id, _)| *id != me.id);
+        .retain(|(id, _, _)| *id != me.id);
     pool.workers.lock().unwrap().retain(|w| !Arc::ptr_eq(w, me));
     true
 }
@@ -590,7 +753,8 @@ impl Pool {
 
     /// In a forked child, whose only thread is the one that forked: the workers and the
     /// monitor are gone. Jobs waiting in the dead workers' deques move to the default root
-    /// queue (their own root is not recorded; only their priority changes); the counters say
+    /// queue (their own root is not recorded; only their priority changes), jobs in next
+    /// slots (every worker's) to the root the slot records; the counters say
     /// no thread exists (or one: the forking thread, if it is a worker — its deque is emptied
     /// into the root queue too — it goes on running
     /// its job, then works as a worker of the child), so the next work wakes new workers.
@@ -605,7 +769,14 @@ impl Pool {
             let default = &self.injectors[crate::queue::Qos::Default.root_index()];
             // The forking worker's own deque too: `queue::repair_after_fork` must see every
             // queued job in the root queues.
-            for (_, s) in stealers.iter() {
+            for (_, s, w) in stealers.iter() {
+                // The next slots too, the forking worker's included: a job there is the
+                // drain of a serial queue, and `repair_after_fork` would queue a second drain
+                // of a locked queue whose link it does not find on a root queue. The slot
+                // records its root.
+                if let Some((job, root)) = slot::unpack(w.next.swap(0, Ordering::Acquire)) {
+                    self.injectors[root].push(job);
+                }
                 // One thread: a steal cannot race, so Retry does not come; bounded anyway.
                 let mut retries = 0;
                 loop {
@@ -617,7 +788,7 @@ impl Pool {
                     }
                 }
             }
-            stealers.retain(|(id, _)| Some(*id) == my_id);
+            stealers.retain(|(id, _, _)| Some(*id) == my_id);
         }
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
         // Jobs the dead workers held while waking others.

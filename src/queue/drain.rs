@@ -2,7 +2,8 @@
 
 use super::sync::{with_frame_holding, FrameHold, SyncWaiter};
 use super::{
-    inflight, release_raw, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED, SUSPEND_MASK,
+    at_width, inflight, release_raw, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED,
+    SUSPEND_MASK, WIDTH_WAIT,
 };
 use crate::pool::{pool, Job};
 use crate::task::{self, Action, TaskHeader, BARRIER, RETARGET, SYNC_WAITER};
@@ -37,13 +38,18 @@ pub(crate) fn report_panic(p: &(dyn std::any::Any + Send)) {
 pub(crate) fn execute(job: Job) {
     // SAFETY: the job keeps its queue alive.
     let q = unsafe { &*job.queue };
-    let hold = if q.flavor() == Flavor::Concurrent {
+    let reader = q.flavor() == Flavor::Concurrent;
+    if reader {
+        crate::tsan::enter_reader(q);
+    }
+    let hold = if reader {
         FrameHold::Reader
     } else {
         FrameHold::Other
     };
     with_frame_holding(q, hold, || run_task(job.task));
-    if q.flavor() == Flavor::Concurrent {
+    if reader {
+        crate::tsan::exit_reader(q);
         q.exit_reader();
         // SAFETY: the reference taken by `forward`.
         unsafe { release_raw(q) };
@@ -95,11 +101,7 @@ impl QueueInner {
         let end = with_frame_holding(self, FrameHold::Drain, || {
             let mut n = 0u32;
             loop {
-                let s = self.state.load(Ordering::Acquire);
-                if s & (SUSPEND_MASK | INACTIVE) != 0 {
-                    return End::Unlock;
-                }
-                let Some(t) = self.list.pop() else {
+                let Some(t) = super::state::next_serial(&self.state, &self.list) else {
                     return End::Unlock;
                 };
                 // SAFETY: popped items are owned here.
@@ -108,10 +110,14 @@ impl QueueInner {
                     if self.target().flavor() == Flavor::Root {
                         return End::Handoff(t);
                     }
+                    crate::tsan::enter_exclusive(self);
                     // SAFETY: a waiter popped from this queue.
                     unsafe { SyncWaiter::run_here(t, self) };
+                    crate::tsan::exit_exclusive(self);
                 } else {
+                    crate::tsan::enter_exclusive(self);
                     run_task(t);
+                    crate::tsan::exit_exclusive(self);
                     if flags & RETARGET != 0 {
                         return End::Yield;
                     }
@@ -165,16 +171,43 @@ impl QueueInner {
                 }
                 self.list.pop();
                 if flags & SYNC_WAITER != 0 {
-                    // SAFETY: a waiter popped from this queue; LOCKED and our reference pass.
-                    unsafe { SyncWaiter::hand_off(t, self) };
-                    return;
-                }
-                with_frame_holding(self, FrameHold::Drain, || run_task(t));
-                if flags & RETARGET != 0 {
-                    self.schedule();
-                    return;
+                    if self.target().flavor() == Flavor::Root {
+                        // SAFETY: a waiter popped from this queue; LOCKED and our reference
+                        // pass to it.
+                        unsafe { SyncWaiter::hand_off(t, self) };
+                        return;
+                    }
+                    // Inside a wide target, the work must run inside this drain (which
+                    // holds the target's slot).
+                    // SAFETY: a waiter popped from this queue.
+                    unsafe { SyncWaiter::run_here(t, self) };
+                } else {
+                    crate::tsan::enter_exclusive(self);
+                    with_frame_holding(self, FrameHold::Drain, || run_task(t));
+                    crate::tsan::exit_exclusive(self);
+                    if flags & RETARGET != 0 {
+                        self.schedule();
+                        return;
+                    }
                 }
             } else {
+                if at_width(s) {
+                    loop {
+                        if !at_width(s) {
+                            break;
+                        }
+                        match self.state.compare_exchange(
+                            s,
+                            s | WIDTH_WAIT,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        ) {
+                            // The next item to end reschedules us (`exit_reader`).
+                            Ok(_) => return,
+                            Err(cur) => s = cur,
+                        }
+                    }
+                }
                 self.list.pop();
                 self.state.fetch_add(super::INFLIGHT_ONE, Ordering::SeqCst);
                 if flags & SYNC_WAITER != 0 {

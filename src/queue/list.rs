@@ -10,9 +10,10 @@
 //! their state word (the lost-wake-up check, see `queue/README.md`); links are Release and the
 //! consumer's loads Acquire, so a popped node's contents are visible.
 
+use crate::atomics::{spin_loop, AtomicPtr};
 use crate::task::TaskHeader;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::Ordering;
 
 pub(crate) struct List {
     head: AtomicPtr<TaskHeader>,
@@ -20,7 +21,7 @@ pub(crate) struct List {
 }
 
 impl List {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         List {
             head: AtomicPtr::new(ptr::null_mut()),
             tail: AtomicPtr::new(ptr::null_mut()),
@@ -64,7 +65,7 @@ impl List {
                 return None;
             }
             // A producer is between its swap and setting head.
-            std::hint::spin_loop();
+            spin_loop();
         }
     }
 
@@ -90,10 +91,88 @@ impl List {
                 if !n.is_null() {
                     break n;
                 }
-                std::hint::spin_loop();
+                spin_loop();
             };
             self.head.store(next, Ordering::Release);
         }
         NonNull::new(h)
+    }
+}
+
+/// Single-threaded tests of the intrusive list's pointer handling, small enough for Miri
+/// (`cargo +nightly miri test miri_`): every node is a `Box` that the test frees after its pop,
+/// so a node still reachable from the list after it was popped is a use after free.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::Action;
+
+    unsafe fn never_called(_: NonNull<TaskHeader>, _: Action) {
+        unreachable!("list nodes are never invoked here");
+    }
+
+    fn node() -> NonNull<TaskHeader> {
+        NonNull::from(Box::leak(Box::new(TaskHeader::new(never_called, 0))))
+    }
+
+    /// Frees a node taken off the list.
+    fn free(n: NonNull<TaskHeader>) {
+        // SAFETY: every node comes from `node()` and is popped once.
+        drop(unsafe { Box::from_raw(n.as_ptr()) });
+    }
+
+    #[test]
+    fn miri_list_fifo_and_empty_transitions() {
+        let list = List::new();
+        assert!(list.is_empty());
+        assert!(list.peek().is_none());
+        assert!(list.pop().is_none());
+        let nodes: Vec<_> = (0..5).map(|_| node()).collect();
+        for (i, n) in nodes.iter().enumerate() {
+            // SAFETY: fresh nodes in no list.
+            let was_empty = unsafe { list.push(*n) };
+            assert_eq!(
+                was_empty,
+                i == 0,
+                "only the first push finds the list empty"
+            );
+        }
+        assert!(!list.is_empty());
+        assert_eq!(list.peek(), Some(nodes[0]), "peek does not remove");
+        for n in &nodes {
+            let p = list.pop().expect("a node");
+            assert_eq!(p, *n, "first in, first out");
+            free(p);
+        }
+        assert!(list.is_empty());
+        assert!(list.pop().is_none());
+    }
+
+    #[test]
+    fn miri_list_last_node_then_refill() {
+        // The pop of the only node takes the CAS on `tail`; the list must then be reusable.
+        let list = List::new();
+        for round in 0..3 {
+            let a = node();
+            // SAFETY: a fresh node.
+            assert!(unsafe { list.push(a) }, "round {round}: empty again");
+            let p = list.pop().expect("the node");
+            assert_eq!(p, a);
+            assert!(list.is_empty());
+            free(p);
+        }
+        // Interleaved: push two, pop one, push one, drain.
+        let (a, b, c) = (node(), node(), node());
+        // SAFETY: fresh nodes.
+        unsafe {
+            list.push(a);
+            list.push(b);
+        }
+        free(list.pop().expect("a"));
+        // SAFETY: a fresh node.
+        assert!(!unsafe { list.push(c) }, "b is still queued");
+        let rest: Vec<_> = std::iter::from_fn(|| list.pop()).collect();
+        assert_eq!(rest, vec![b, c]);
+        rest.into_iter().for_each(free);
     }
 }

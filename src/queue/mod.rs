@@ -8,8 +8,10 @@ mod label;
 pub(crate) mod list;
 mod main_queue;
 mod qref;
+pub(crate) mod state;
 mod sync;
 
+use crate::atomics::AtomicU64;
 use crate::error::{Error, ErrorKind};
 use crate::object::{Finalizer, Kind, ObjExtras, ObjHeader};
 use crate::pool::{pool, Job, NUM_ROOTS};
@@ -20,7 +22,7 @@ use label::Label;
 use list::List;
 use std::ffi::{c_void, CStr};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 pub(crate) use qref::QueueRef;
@@ -38,13 +40,25 @@ pub(crate) use sync::{
 pub(crate) const LOCKED: u64 = 1;
 pub(crate) const INACTIVE: u64 = 2;
 pub(crate) const BARRIER_WAIT: u64 = 4;
+pub(crate) const WIDTH_WAIT: u64 = 8;
 pub(crate) const SUSPEND_ONE: u64 = 1 << 8;
 pub(crate) const SUSPEND_MASK: u64 = 0xffff << 8;
 pub(crate) const INFLIGHT_ONE: u64 = 1 << 32;
+const WIDTH_SHIFT: u32 = 24;
+const WIDTH_MASK: u64 = 0xff << WIDTH_SHIFT;
+/// The largest width limit kept; wider settings mean no limit of the queue's own.
+pub(crate) const MAX_WIDTH: u64 = 0xff;
 
 #[inline]
 pub(crate) fn inflight(s: u64) -> u64 {
     s >> 32
+}
+
+/// Is a wide queue in state `s` at its width limit (`dispatch_queue_set_width`)?
+#[inline]
+pub(crate) fn at_width(s: u64) -> bool {
+    let w = (s & WIDTH_MASK) >> WIDTH_SHIFT;
+    w != 0 && inflight(s) >= w
 }
 
 /// Quality-of-service classes, with libdispatch's values. Higher classes are served first.
@@ -179,6 +193,15 @@ unsafe impl Send for QueueInner {}
 unsafe impl Sync for QueueInner {}
 
 static ROOTS: OnceLock<[usize; NUM_ROOTS]> = OnceLock::new();
+static OVERCOMMIT_ROOTS: OnceLock<[usize; NUM_ROOTS]> = OnceLock::new();
+const OVERCOMMIT_LABELS: [&str; NUM_ROOTS] = [
+    "rgcd.root.user-interactive-qos.overcommit",
+    "rgcd.root.user-initiated-qos.overcommit",
+    "rgcd.root.default-qos.overcommit",
+    "rgcd.root.utility-qos.overcommit",
+    "rgcd.root.background-qos.overcommit",
+    "rgcd.root.maintenance-qos.overcommit",
+];
 static MAIN_ROOT: OnceLock<usize> = OnceLock::new();
 static MAIN_QUEUE: OnceLock<usize> = OnceLock::new();
 
@@ -204,6 +227,33 @@ pub(crate) fn root(index: usize) -> &'static QueueInner {
                 0,
                 ptr::null(),
                 Label::new(ROOT_LABELS[i].as_bytes()),
+            );
+            *slot = leak(q) as *const QueueInner as usize;
+        }
+        r
+    });
+    // SAFETY: the roots are leaked, hence 'static.
+    unsafe { &*(roots[index] as *const QueueInner) }
+}
+
+/// The overcommit global queue of class `index` (`DISPATCH_QUEUE_OVERCOMMIT`): its work
+/// gets a thread whenever it waits, whatever the CPU count (up to the pool's cap). Its
+/// items wait in their own injector (`pool::overcommit_injector`).
+pub(crate) fn overcommit_root(index: usize) -> &'static QueueInner {
+    let roots = OVERCOMMIT_ROOTS.get_or_init(|| {
+        pool().enable_overcommit();
+        let mut r = [0usize; NUM_ROOTS];
+        for (i, slot) in r.iter_mut().enumerate() {
+            let q = QueueInner::raw(
+                aux(
+                    Flavor::Root,
+                    crate::pool::overcommit_injector(i),
+                    ROOT_QOS[i],
+                    true,
+                ),
+                0,
+                ptr::null(),
+                Label::new(OVERCOMMIT_LABELS[i].as_bytes()),
             );
             *slot = leak(q) as *const QueueInner as usize;
         }
@@ -327,6 +377,7 @@ impl QueueInner {
         }
     }
 
+    /// A root's injector in the pool (a root's class index, or its overcommit injector).
     #[inline]
     pub(crate) fn root_index(&self) -> usize {
         ((self.obj.aux >> 8) & 0xff) as usize
@@ -357,11 +408,25 @@ impl QueueInner {
         self.target.load(Ordering::Acquire)
     }
 
-    /// Concurrent with a root target: items run in parallel. A concurrent queue that targets
-    /// another queue runs its items one at a time inside that queue, like a serial queue.
+    /// Concurrent with a root target, or with a wide target: items run in parallel (inside
+    /// the target's width). A concurrent queue that targets a serial queue runs its items one
+    /// at a time inside it, like a serial queue.
     #[inline]
     pub(crate) fn is_wide(&self) -> bool {
-        self.flavor() == Flavor::Concurrent && self.target().flavor() == Flavor::Root
+        if self.flavor() != Flavor::Concurrent {
+            return false;
+        }
+        let t = self.target();
+        match t.flavor() {
+            Flavor::Root => true,
+            Flavor::Concurrent => t.is_wide_slow(),
+            _ => false,
+        }
+    }
+
+    #[inline(never)]
+    fn is_wide_slow(&self) -> bool {
+        self.is_wide()
     }
 
     pub(crate) fn label(&self) -> &CStr {
@@ -470,7 +535,16 @@ impl QueueInner {
     #[inline(never)]
     unsafe fn enqueue_other(&self, task: NonNull<TaskHeader>) {
         match self.flavor() {
-            Flavor::Root => pool().inject(self.root_index(), Job { task, queue: self }),
+            Flavor::Root => {
+                let job = Job { task, queue: self };
+                // SAFETY: per the contract.
+                if unsafe { (*task.as_ptr()).flags } & QUEUE_LINK != 0 {
+                    // A serial queue woken by work on a worker: that worker runs it next.
+                    pool().inject_link(self.root_index(), job)
+                } else {
+                    pool().inject(self.root_index(), job)
+                }
+            }
             Flavor::MainRoot => main_queue::push_main_root(task),
             Flavor::Concurrent => {
                 // SAFETY: per the contract.
@@ -502,17 +576,33 @@ impl QueueInner {
     /// # Safety
     /// The caller incremented the in-flight count for this item.
     pub(crate) unsafe fn forward(&self, task: NonNull<TaskHeader>) {
-        // SAFETY: the job owns a reference, released by `execute`.
+        // SAFETY: the job owns a reference, released by `execute` (or by `Nested`).
         unsafe { retain_raw(self) };
-        let root = self.target().root_index();
-        pool().inject(root, Job { task, queue: self });
+        let t = self.target();
+        if t.flavor() == Flavor::Root {
+            pool().inject(t.root_index(), Job { task, queue: self });
+            return;
+        }
+        // A wide queue on a wide queue: the item runs as an ordinary item of the target,
+        // wrapped so that it gives this queue's slot back when it ends.
+        let nested = Nested {
+            task: Some(task),
+            queue: self,
+        };
+        let w = task::boxed(move || nested.run(), 0);
+        // SAFETY: a fresh item.
+        unsafe { t.enqueue(w) };
     }
 
-    /// Takes a reader slot on a wide queue if nothing is queued or exclusive.
+    /// Takes a reader slot on a wide queue if nothing is queued or exclusive and the queue
+    /// is below its width limit.
     #[inline]
     pub(crate) fn try_enter_reader(&self) -> bool {
         let s = self.state.load(Ordering::SeqCst);
-        if s & (LOCKED | INACTIVE | SUSPEND_MASK | BARRIER_WAIT) != 0 || !self.list.is_empty() {
+        if s & (LOCKED | INACTIVE | SUSPEND_MASK | BARRIER_WAIT) != 0
+            || at_width(s)
+            || !self.list.is_empty()
+        {
             return false;
         }
         self.state
@@ -520,33 +610,63 @@ impl QueueInner {
             .is_ok()
     }
 
-    /// Releases a reader slot; the last one out restarts a drain waiting at a barrier.
+    /// Releases a reader slot; the last one out restarts a drain waiting at a barrier, and
+    /// the first one out a drain waiting at the width limit.
     #[inline]
     pub(crate) fn exit_reader(&self) {
         let prev = self.state.fetch_sub(INFLIGHT_ONE, Ordering::SeqCst);
-        if inflight(prev) == 1 && prev & BARRIER_WAIT != 0 {
-            self.state.fetch_and(!BARRIER_WAIT, Ordering::SeqCst);
-            // The waiting drain still holds LOCKED and its reference.
+        if prev & (BARRIER_WAIT | WIDTH_WAIT) != 0 {
+            self.exit_reader_waiting(prev);
+        }
+    }
+
+    #[cold]
+    fn exit_reader_waiting(&self, prev: u64) {
+        if prev & BARRIER_WAIT != 0 {
+            if inflight(prev) == 1 {
+                self.state.fetch_and(!BARRIER_WAIT, Ordering::SeqCst);
+                // The waiting drain still holds LOCKED and its reference.
+                self.schedule();
+            }
+        } else if self.state.fetch_and(!WIDTH_WAIT, Ordering::SeqCst) & WIDTH_WAIT != 0 {
+            // One reader (the first to clear the flag) restarts the drain.
             self.schedule();
         }
     }
 
-    /// Makes a non-empty, unlocked, runnable queue drain on its target.
-    pub(crate) fn wakeup(&self) {
+    /// Sets the width limit of a concurrent queue (`dispatch_queue_set_width`): at most
+    /// `width` items run at once; 0 or above `MAX_WIDTH` means no limit of its own.
+    pub(crate) fn set_width(&self, width: u64) -> Result<(), Error> {
+        if self.flavor() != Flavor::Concurrent || self.is_global() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                "only a concurrent queue created by the program has a width to set",
+            ));
+        }
+        let w = if width > MAX_WIDTH { 0 } else { width };
         let mut s = self.state.load(Ordering::SeqCst);
         loop {
-            if s & (LOCKED | INACTIVE | SUSPEND_MASK) != 0 {
-                return;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s | LOCKED,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
+            let mut n = (s & !WIDTH_MASK) | w << WIDTH_SHIFT;
+            // A drain waiting at the old limit starts again (it re-checks the new one).
+            n &= !WIDTH_WAIT;
+            match self
+                .state
+                .compare_exchange_weak(s, n, Ordering::SeqCst, Ordering::SeqCst)
+            {
                 Ok(_) => break,
                 Err(cur) => s = cur,
             }
+        }
+        if s & WIDTH_WAIT != 0 {
+            self.schedule();
+        }
+        Ok(())
+    }
+
+    /// Makes a non-empty, unlocked, runnable queue drain on its target.
+    pub(crate) fn wakeup(&self) {
+        if !state::try_lock(&self.state) {
+            return;
         }
         // SAFETY: the drain owns this reference until it unlocks.
         unsafe { retain_raw(self) };
@@ -562,8 +682,7 @@ impl QueueInner {
     /// Clears LOCKED, waking the queue again if items arrived meanwhile.
     #[inline]
     pub(crate) fn unlock(&self, release: bool) {
-        self.state.fetch_and(!LOCKED, Ordering::SeqCst);
-        if !self.list.is_empty() {
+        if state::unlock(&self.state, &self.list) {
             self.wakeup();
         }
         if release {
@@ -579,9 +698,7 @@ impl QueueInner {
                 "global queues cannot be suspended",
             ));
         }
-        let prev = self.state.fetch_add(SUSPEND_ONE, Ordering::SeqCst);
-        if prev & SUSPEND_MASK == SUSPEND_MASK {
-            self.state.fetch_sub(SUSPEND_ONE, Ordering::SeqCst);
+        if !state::suspend(&self.state) {
             return Err(Error::new(ErrorKind::State, "suspend count overflow"));
         }
         Ok(())
@@ -594,30 +711,17 @@ impl QueueInner {
                 "global queues cannot be resumed",
             ));
         }
-        let mut s = self.state.load(Ordering::SeqCst);
-        loop {
-            if s & SUSPEND_MASK == 0 {
-                if s & INACTIVE != 0 {
-                    // libdispatch: resuming an inactive, unsuspended object activates it.
-                    return self.activate();
-                }
+        match state::resume(&self.state, &self.list) {
+            Ok(true) => self.wakeup(),
+            Ok(false) => {}
+            // libdispatch: resuming an inactive, unsuspended object activates it.
+            Err(s) if s & INACTIVE != 0 => return self.activate(),
+            Err(_) => {
                 return Err(Error::new(
                     ErrorKind::State,
                     "resume of a queue that is not suspended (over-resume)",
-                ));
+                ))
             }
-            match self.state.compare_exchange_weak(
-                s,
-                s - SUSPEND_ONE,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(cur) => s = cur,
-            }
-        }
-        if !self.list.is_empty() {
-            self.wakeup();
         }
         Ok(())
     }
@@ -754,6 +858,41 @@ impl QueueInner {
         let old = self.target.swap(new as *mut QueueInner, Ordering::AcqRel);
         // SAFETY: the reference owned by the old target pointer.
         unsafe { release_raw(old) };
+    }
+}
+
+/// An item of a wide queue that targets another wide queue, running as an ordinary item
+/// of the target. It owns the item's width slot on `queue` and a reference to it; both are
+/// given back when it ends, run or discarded.
+struct Nested {
+    task: Option<NonNull<TaskHeader>>,
+    queue: *const QueueInner,
+}
+
+// SAFETY: the item and the queue reference are owned; queues are Sync.
+unsafe impl Send for Nested {}
+
+impl Nested {
+    fn run(mut self) {
+        // SAFETY: the reference owned by `self`.
+        let q = unsafe { &*self.queue };
+        if let Some(t) = self.task.take() {
+            sync::with_frame(q, || drain::run_task(t));
+        }
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            // SAFETY: the item is owned here.
+            unsafe { task::invoke(t, Action::Discard) };
+        }
+        // SAFETY: the reference owned by `self`.
+        let q = unsafe { &*self.queue };
+        q.exit_reader();
+        // SAFETY: as above.
+        unsafe { release_raw(self.queue) };
     }
 }
 
@@ -908,6 +1047,21 @@ impl Queue {
         Queue::from_static(root(qos.root_index()))
     }
 
+    /// The overcommit global queue of a QoS class: work waiting on it gets a thread of its
+    /// own whatever the CPU count (up to `RGCD_MAX_THREADS`), for work that spins or waits
+    /// outside rgcd (libdispatch's private `DISPATCH_QUEUE_OVERCOMMIT`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rgcd::{Qos, Queue};
+    /// let q = Queue::global_overcommit(Qos::Default);
+    /// assert_eq!(q.exec_sync(|| 7).unwrap(), 7);
+    /// ```
+    pub fn global_overcommit(qos: Qos) -> Queue {
+        Queue::from_static(overcommit_root(qos.root_index()))
+    }
+
     /// The main queue, drained by [`main`] on the main thread.
     pub fn main() -> Queue {
         Queue::from_static(main_queue())
@@ -974,6 +1128,21 @@ impl Queue {
     /// Changes the target queue.
     pub fn set_target(&self, target: &Queue) -> Result<(), Error> {
         self.inner.set_target(&target.inner)
+    }
+
+    /// Limits a concurrent queue to `width` items at once (at least 1; above 255: no limit
+    /// of its own, the default). Fails with [`ErrorKind::NotSupported`] for a serial or
+    /// global queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = rgcd::Queue::concurrent("io");
+    /// q.set_width(4).unwrap();
+    /// assert!(rgcd::Queue::serial("s").set_width(4).is_err());
+    /// ```
+    pub fn set_width(&self, width: usize) -> Result<(), Error> {
+        self.inner.set_width((width as u64).max(1))
     }
 
     /// The QoS class the queue was created with.

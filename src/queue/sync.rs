@@ -277,6 +277,10 @@ fn try_acquire_chain(
             release_chain(&held[..n]);
             return None;
         }
+        match held[n].1 {
+            Hold::Lock => crate::tsan::enter_exclusive(cur),
+            Hold::Reader => crate::tsan::enter_reader(cur),
+        }
         n += 1;
         // The queue runs as an (ordinary) item of its target.
         reader = true;
@@ -299,8 +303,14 @@ fn release_chain(held: &[(*const QueueInner, Hold)]) {
         // SAFETY: queues in the chain are alive (the caller holds the first one).
         let q = unsafe { &*q };
         match h {
-            Hold::Lock => q.unlock(false),
-            Hold::Reader => q.exit_reader(),
+            Hold::Lock => {
+                crate::tsan::exit_exclusive(q);
+                q.unlock(false)
+            }
+            Hold::Reader => {
+                crate::tsan::exit_reader(q);
+                q.exit_reader()
+            }
         }
     }
 }
@@ -373,6 +383,7 @@ impl SyncWaiter {
         if w.orphaned() {
             return;
         }
+        crate::tsan::acquire(w);
         let work = w.work;
         // SAFETY: the closure lives on the parked caller's stack.
         with_frame(q, || unsafe { (*work)() });
@@ -387,6 +398,7 @@ impl SyncWaiter {
     fn wake(&self, state: u32) {
         // Clone first: once `state` is set the waiter may return and free itself.
         let th = self.thread.clone();
+        crate::tsan::release(self);
         self.state.store(state, Ordering::Release);
         th.unpark();
     }
@@ -419,8 +431,10 @@ pub(crate) fn sync_serial_f(q: &QueueInner, f: CFunction, ctx: *mut c_void) -> b
     };
     compiler_fence(Ordering::SeqCst); // see `with_frame_raw`
     cell.set(&frame);
+    crate::tsan::enter_exclusive(q);
     // SAFETY: the caller's function and context.
     unsafe { f(ctx) };
+    crate::tsan::exit_exclusive(q);
     cell.set(frame.prev);
     q.unlock(false);
     true
@@ -450,9 +464,11 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
         struct Unlock<'a>(&'a QueueInner);
         impl Drop for Unlock<'_> {
             fn drop(&mut self) {
+                crate::tsan::exit_exclusive(self.0);
                 self.0.unlock(false);
             }
         }
+        crate::tsan::enter_exclusive(q);
         let _unlock = Unlock(q);
         with_frame_holding(q, FrameHold::Locked, work);
         return Ok(());
@@ -490,6 +506,7 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
         state: AtomicU32::new(WAITING),
         generation: crate::fork::generation(),
     };
+    crate::tsan::release(&waiter);
     // SAFETY: the waiter stays alive (we block below until the queue is done with it).
     unsafe { q.enqueue(NonNull::from(&waiter.header)) };
     crate::pool::blocking(|| {
@@ -502,16 +519,34 @@ pub(crate) fn sync_raw(q: &QueueInner, barrier: bool, work: &mut dyn FnMut()) ->
         })
     });
     let state = waiter.state.load(Ordering::Acquire);
+    crate::tsan::acquire(&waiter);
+    if state == ADMITTED && q.target().flavor() != Flavor::Root {
+        // A reader of a wide queue inside a wide target: it has this queue's slot and now
+        // takes one of the target (the same way, inline or waiting there).
+        struct Exit<'a>(&'a QueueInner);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                self.0.exit_reader();
+            }
+        }
+        let _exit = Exit(q);
+        let mut inner = || with_frame(q, &mut *work);
+        return sync_raw(q.target(), false, &mut inner);
+    }
     if state != DONE {
         let hold = if state == ADMITTED {
+            crate::tsan::enter_reader(q);
             FrameHold::Slot
         } else {
+            crate::tsan::enter_exclusive(q);
             FrameHold::Drain
         };
         let r = catch_unwind(AssertUnwindSafe(|| with_frame_holding(q, hold, &mut *work)));
         if state == ADMITTED {
+            crate::tsan::exit_reader(q);
             q.exit_reader();
         } else {
+            crate::tsan::exit_exclusive(q);
             q.unlock(true);
         }
         if let Err(p) = r {

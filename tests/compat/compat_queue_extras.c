@@ -113,7 +113,11 @@ int main(void)
     /* dispatch_debug writes a line; private names. */
     dispatch_debug(q, "compat_queue_extras: %s %d", "debug line", 1);
     dispatch_queue_t oc = dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, DISPATCH_QUEUE_OVERCOMMIT);
-    CHECK(oc == dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0), "overcommit global queue");
+    CHECK(oc != NULL && oc != dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0),
+          "the overcommit global queue is a queue of its own");
+    done = 0;
+    dispatch_sync_f(oc, &done, mark);
+    CHECK(done, "sync on the overcommit global queue");
     dispatch_queue_t c = dispatch_queue_create("compat.width", DISPATCH_QUEUE_CONCURRENT);
     dispatch_queue_set_width(c, DISPATCH_QUEUE_WIDTH_MAX_LOGICAL_CPUS);
     done = 0;

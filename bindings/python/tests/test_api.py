@@ -34,12 +34,22 @@ def test_serial_queue_runs_in_fifo_order_one_at_a_time() -> None:
 def test_concurrent_queue_runs_blocking_items_in_parallel() -> None:
     q = rgcd.Queue("test.concurrent", concurrent=True)
     g = rgcd.Group()
-    t0 = time.monotonic()
+    lock = threading.Lock()
+    running = [0, 0]  # now, most at once
+
+    def sleeper() -> None:
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        time.sleep(0.2)  # the GIL is released while sleeping
+        with lock:
+            running[0] -= 1
+
     for _ in range(4):
-        g.run_async(q, lambda: time.sleep(0.2))
-    assert g.wait(5.0)
-    # Four 0.2 s sleeps in parallel (the GIL is released while sleeping).
-    assert time.monotonic() - t0 < 0.7
+        g.run_async(q, sleeper)
+    assert g.wait(10.0)
+    # Counted, not timed (a loaded machine stretches wall-clock time): the sleeps overlapped.
+    assert running[1] >= 2
 
 
 def test_barrier_runs_alone_after_earlier_items() -> None:

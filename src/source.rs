@@ -430,6 +430,7 @@ impl SourceInner {
     }
 
     fn run(&self) {
+        let rec = crate::queue::source_run_begin(self as *const Self as *const libc::c_void);
         match state::begin_run(&self.state) {
             // Suspended after the link was enqueued: deliver on resume.
             state::Run::Stopped | state::Run::Idle => {}
@@ -474,6 +475,7 @@ impl SourceInner {
                 }
             }
         }
+        crate::queue::source_run_end(rec);
         if state::end_run(&self.state) {
             self.schedule();
         }
@@ -763,5 +765,20 @@ impl Source {
     /// each fire allowed `leeway` ns late.
     pub fn set_timer(&self, start: Time, interval: u64, leeway: u64) -> Result<(), Error> {
         self.inner.set_timer(start, interval, leeway)
+    }
+}
+
+/// In a forked child: the link of `source` was running on a thread that did not survive the
+/// fork (`queue::source_run_begin`). Its ENQUEUED flag is given back, and the link enqueued
+/// again if the source has something to deliver; otherwise the source would never deliver in
+/// the child. The run's own reference is leaked (its thread is gone).
+///
+/// # Safety
+/// Only in a forked child, before any other thread exists; `source` is a live `SourceInner`.
+pub(crate) unsafe fn recover_after_fork(source: *const libc::c_void) {
+    // SAFETY: per the contract.
+    let s = unsafe { &*(source as *const SourceInner) };
+    if state::end_run(&s.state) {
+        s.schedule();
     }
 }

@@ -32,8 +32,8 @@ pub use main_queue::main;
 pub(crate) use main_queue::{fork_lock as main_fork_lock, is_main_thread};
 pub(crate) use sync::{
     current_label, current_queue_or_default, current_specific, fork_lock as frames_fork_lock,
-    own_frame_queues, recover_all_dead_frames, register_worker_frames, runs_on, sync_raw,
-    sync_serial_f, with_frame,
+    own_frame_queues, recover_all_dead_frames, register_worker_frames, runs_on, source_run_begin,
+    source_run_end, sync_raw, sync_serial_f, with_frame,
 };
 
 // The state word (see README.md).

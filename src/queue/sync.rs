@@ -48,12 +48,15 @@ thread_local! {
     static REGISTERED: Cell<bool> = const { Cell::new(false) };
     /// Takes this thread's FRAME out of `STACKS` when the thread ends.
     static UNREGISTER: Unregister = const { Unregister };
+    /// The source whose link this thread is running (null otherwise; see `source_run`).
+    static SOURCE_RUN: Cell<*const c_void> = const { Cell::new(ptr::null()) };
 }
 
 /// The frame stacks (FRAME cells, by address) of the threads alive that ever held a queue:
-/// workers, and threads that ran a `sync`. A forked child gives back what the threads that
-/// did not survive the fork held (`recover_dead_frames`).
-static STACKS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// workers, and threads that ran a `sync`, each with its SOURCE_RUN cell. A forked child
+/// gives back what the threads that did not survive the fork held (`recover_dead_frames`,
+/// `SourceInner::recover_after_fork`).
+static STACKS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 
 struct Unregister;
 
@@ -61,7 +64,7 @@ impl Drop for Unregister {
     fn drop(&mut self) {
         let me = frame_stack();
         let mut v = STACKS.lock().unwrap_or_else(|e| e.into_inner());
-        v.retain(|&a| a != me);
+        v.retain(|&(a, _)| a != me);
     }
 }
 
@@ -82,7 +85,27 @@ fn register_slow() {
     STACKS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push(frame_stack());
+        .push((frame_stack(), SOURCE_RUN.with(|c| c as *const _ as usize)));
+}
+
+/// Records that this thread runs the link of `source` (a `SourceInner`) until `source_run_end`
+/// with the value returned: a forked child gives back the link's ENQUEUED flag if the run
+/// was on a thread that did not survive the fork (otherwise the source would never deliver
+/// there again). A thread-local store; the run's thread is a worker (registered in STACKS).
+#[inline]
+pub(crate) fn source_run_begin(source: *const c_void) -> *const c_void {
+    let prev = SOURCE_RUN.with(|c| c.replace(source));
+    // The record is published before the run goes on (a compiler barrier, as for frames).
+    compiler_fence(Ordering::SeqCst);
+    prev
+}
+
+/// Ends what `source_run_begin` recorded (before the run gives its ENQUEUED flag back).
+#[inline]
+pub(crate) fn source_run_end(prev: *const c_void) {
+    compiler_fence(Ordering::SeqCst);
+    SOURCE_RUN.with(|c| c.set(prev));
+    compiler_fence(Ordering::SeqCst);
 }
 
 /// Before a fork (see `src/fork.rs`).
@@ -610,17 +633,22 @@ pub(crate) fn own_frame_queues() -> Vec<*const QueueInner> {
 /// Only in a forked child, before any other thread exists.
 pub(crate) unsafe fn recover_all_dead_frames() {
     let me = frame_stack();
-    let stacks: Vec<usize> = {
+    let stacks: Vec<(usize, usize)> = {
         let mut v = STACKS.lock().unwrap_or_else(|e| e.into_inner());
         let all = std::mem::take(&mut *v);
-        if all.contains(&me) {
-            v.push(me);
-        }
+        v.extend(all.iter().copied().filter(|&(s, _)| s == me));
         all
     };
-    for s in stacks.into_iter().filter(|&s| s != me) {
+    for (s, src) in stacks.into_iter().filter(|&(s, _)| s != me) {
         // SAFETY: per the contract; `s` is the frame stack of a thread of the parent.
         unsafe { recover_dead_frames(s) };
+        // SAFETY: as above; `src` is that thread's SOURCE_RUN cell, in its frozen memory.
+        let run = unsafe { (*(src as *const Cell<*const c_void>)).get() };
+        if !run.is_null() {
+            // SAFETY: a source whose link the dead thread was running (the run's reference,
+            // lost with the thread, keeps it alive).
+            unsafe { crate::source::recover_after_fork(run) };
+        }
     }
 }
 
@@ -651,6 +679,23 @@ unsafe fn recover_dead_frames(stack: usize) {
                 HANDED_OFF => q.schedule(),
                 ADMITTED => q.exit_reader(),
                 // Still in the list: the drain skips it when it gets there (`orphaned`).
+                // Not where it is, though: it lives on the dead thread's stack, which glibc
+                // gives to the child's next new thread (a new worker's frames would overwrite
+                // it while the list still links it). A copy on the heap, leaked, takes its
+                // place in the list.
+                WAITING => {
+                    // SAFETY: a bitwise copy that is never dropped (its `thread` is never
+                    // used: the copy is orphaned, like the original).
+                    let copy: &'static SyncWaiter =
+                        Box::leak(Box::new(unsafe { ptr::read(w as *const SyncWaiter) }));
+                    // SAFETY: per the contract (one thread); the copy is in no list.
+                    unsafe {
+                        q.list.replace_after_fork(
+                            NonNull::from(&w.header),
+                            NonNull::from(&copy.header),
+                        )
+                    };
+                }
                 _ => {}
             }
             f = fr.prev;

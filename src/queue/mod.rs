@@ -1177,6 +1177,11 @@ pub(crate) unsafe fn repair_after_fork(pool: &crate::pool::Pool) {
         if !q.obj.is(Kind::Queue) || q.link.call as usize != drain {
             continue;
         }
+        // Any queue (whatever its target): a list left with a gap by a producer the fork
+        // stopped half-way would stop its drain for good.
+        // SAFETY: per the contract (one thread; the dead threads' waiters were moved to the
+        // heap by `recover_all_dead_frames`, which runs first).
+        unsafe { q.list.cut_gap_after_fork() };
         if !matches!(q.flavor(), Flavor::Serial | Flavor::Concurrent) {
             continue;
         }

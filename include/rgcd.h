@@ -743,6 +743,12 @@ void *rgcd_get_specific(const void *key);
 int rgcd_main(void);
 
 // The number of worker threads alive now (for tests and diagnostics).
+//
+// In a child created by `fork()`, the parent's workers do not exist: the count starts at 0
+// (1 if a work item forked: its thread is the child's one worker) and the pool starts new
+// workers when the child first uses rgcd. Work queued at the fork runs in both processes,
+// work running on another thread at the fork is lost in the child, and sources created
+// before the fork do not fire there; see `docs/fork.md`.
 size_t rgcd_pool_thread_count(void);
 
 // Tells the pool that the calling thread is about to wait for a lock held by another thread

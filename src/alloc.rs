@@ -48,6 +48,8 @@ struct Chunk {
     cur: usize,
     end: usize,
     next_size: usize,
+    /// Every chunk mapped (base, length), for a forked child's look at all queues.
+    maps: Vec<(usize, usize)>,
 }
 
 struct Class {
@@ -76,6 +78,7 @@ static TASKS: Class = Class {
         cur: 0,
         end: 0,
         next_size: 0,
+        maps: Vec::new(),
     }),
 };
 
@@ -88,8 +91,38 @@ static QUEUES: Class = Class {
         cur: 0,
         end: 0,
         next_size: 64 << 10,
+        maps: Vec::new(),
     }),
 };
+
+/// Before a fork (see `src/fork.rs`): the global lists and chunks of both classes. Each
+/// thread's cache is its own; a dead thread's cache is simply lost to the child.
+pub(crate) fn fork_lock(held: &mut crate::fork::Held) -> bool {
+    held.lock(&TASKS.global)
+        && held.lock(&TASKS.chunk)
+        && held.lock(&QUEUES.global)
+        && held.lock(&QUEUES.chunk)
+}
+
+/// Every queue block ever carved (live queues and free blocks alike; memory never carved is
+/// zero), for a forked child (`queue::repair_after_fork`). Single-threaded use only.
+pub(crate) fn queue_blocks() -> Vec<usize> {
+    let c = QUEUES.chunk.lock().unwrap_or_else(|e| e.into_inner());
+    let mut v = Vec::new();
+    for &(base, len) in &c.maps {
+        let end = if (base..base + len).contains(&c.cur) {
+            c.cur
+        } else {
+            base + len
+        };
+        let mut a = base;
+        while a + QUEUE_BLOCK <= end {
+            v.push(a);
+            a += QUEUE_BLOCK;
+        }
+    }
+    v
+}
 
 struct Local {
     free: *mut Free,
@@ -194,6 +227,7 @@ impl Class {
         if c.cur + size * BATCH > c.end {
             let len = c.next_size;
             let base = map_chunk(len)?;
+            c.maps.push((base, len));
             c.cur = base;
             c.end = base + len;
             c.next_size = (len * 2).min(MAX_CHUNK);

@@ -35,6 +35,7 @@ mod data;
 mod error;
 mod event;
 pub mod ffi;
+mod fork;
 mod group;
 mod io;
 mod object;

@@ -23,6 +23,11 @@ struct Run {
 static LOCK: Mutex<Vec<Run>> = Mutex::new(Vec::new());
 static CV: Condvar = Condvar::new();
 
+/// Before a fork (see `src/fork.rs`).
+pub(crate) fn fork_lock(held: &mut crate::fork::Held) -> bool {
+    held.lock(&LOCK)
+}
+
 thread_local! {
     static THREAD_ID: u8 = const { 0 };
 }

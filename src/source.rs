@@ -38,7 +38,7 @@ use crate::time::Time;
 use std::mem::offset_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The kinds of source, with the C ABI's numbers.
@@ -172,6 +172,9 @@ pub(crate) struct SourceInner {
     /// A repeating timer that fired and waits for its handler: its next deadline (`NO_TIMER`:
     /// none), interval and leeway. Changed under the reactor's timer lock.
     pub(crate) parked: [AtomicU64; 3],
+    /// `fork::generation()` when `parked` was set: a timer parked before a fork is not put
+    /// back in a forked child (sources made before a fork do not fire there).
+    pub(crate) parked_gen: AtomicU32,
     /// A process source's pidfd (-1 if none).
     pub(crate) pidfd: AtomicI32,
     /// A reader was told of the end of file (data 0): it is not re-armed.
@@ -264,6 +267,7 @@ impl SourceInner {
                 AtomicU64::new(0),
                 AtomicU64::new(0),
             ],
+            parked_gen: AtomicU32::new(0),
             pidfd: AtomicI32::new(-1),
             eof: AtomicBool::new(false),
         }))
@@ -426,6 +430,7 @@ impl SourceInner {
     }
 
     fn run(&self) {
+        let rec = crate::queue::source_run_begin(self as *const Self as *const libc::c_void);
         match state::begin_run(&self.state) {
             // Suspended after the link was enqueued: deliver on resume.
             state::Run::Stopped | state::Run::Idle => {}
@@ -470,6 +475,7 @@ impl SourceInner {
                 }
             }
         }
+        crate::queue::source_run_end(rec);
         if state::end_run(&self.state) {
             self.schedule();
         }
@@ -759,5 +765,20 @@ impl Source {
     /// each fire allowed `leeway` ns late.
     pub fn set_timer(&self, start: Time, interval: u64, leeway: u64) -> Result<(), Error> {
         self.inner.set_timer(start, interval, leeway)
+    }
+}
+
+/// In a forked child: the link of `source` was running on a thread that did not survive the
+/// fork (`queue::source_run_begin`). Its ENQUEUED flag is given back, and the link enqueued
+/// again if the source has something to deliver; otherwise the source would never deliver in
+/// the child. The run's own reference is leaked (its thread is gone).
+///
+/// # Safety
+/// Only in a forked child, before any other thread exists; `source` is a live `SourceInner`.
+pub(crate) unsafe fn recover_after_fork(source: *const libc::c_void) {
+    // SAFETY: per the contract.
+    let s = unsafe { &*(source as *const SourceInner) };
+    if state::end_run(&s.state) {
+        s.schedule();
     }
 }

@@ -140,23 +140,26 @@ static REACTOR: OnceLock<Reactor> = OnceLock::new();
 
 /// The reactor, created on first use.
 pub(crate) fn reactor() -> &'static Reactor {
-    REACTOR.get_or_init(|| Reactor {
-        poller: Poller::new().expect("rgcd: cannot create the epoll instance"),
-        owner: AtomicBool::new(false),
-        blocked_until: AtomicU64::new(0),
-        timers: Mutex::new(timers::TimerHeap::new()),
-        next_timer: AtomicU64::new(u64::MAX),
-        incoming: AtomicPtr::new(std::ptr::null_mut()),
-        fds: Mutex::new(HashMap::new()),
-        next_generation: AtomicU64::new(1),
-        io_count: AtomicUsize::new(0),
-        sole_timer_delivered: AtomicBool::new(false),
-        signals: Mutex::new(None),
-        scratch: Mutex::new(Scratch {
-            buf: vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS],
-            ready: Vec::with_capacity(EVENTS),
-            timers: Vec::new(),
-        }),
+    REACTOR.get_or_init(|| {
+        crate::fork::register();
+        Reactor {
+            poller: Poller::new().expect("rgcd: cannot create the epoll instance"),
+            owner: AtomicBool::new(false),
+            blocked_until: AtomicU64::new(0),
+            timers: Mutex::new(timers::TimerHeap::new()),
+            next_timer: AtomicU64::new(u64::MAX),
+            incoming: AtomicPtr::new(std::ptr::null_mut()),
+            fds: Mutex::new(HashMap::new()),
+            next_generation: AtomicU64::new(1),
+            io_count: AtomicUsize::new(0),
+            sole_timer_delivered: AtomicBool::new(false),
+            signals: Mutex::new(None),
+            scratch: Mutex::new(Scratch {
+                buf: vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS],
+                ready: Vec::with_capacity(EVENTS),
+                timers: Vec::new(),
+            }),
+        }
     })
 }
 
@@ -890,6 +893,8 @@ impl Reactor {
             let mut t = self.timers.lock().unwrap();
             let next = src.parked[0].swap(NO_TIMER, Ordering::Relaxed);
             if next == NO_TIMER
+                // Parked before a fork, and this is the child: it does not fire here.
+                || src.parked_gen.load(Ordering::Relaxed) != crate::fork::generation()
                 || src.is_canceled()
                 || src.timer.load(Ordering::Acquire) != NO_TIMER
             {
@@ -949,6 +954,8 @@ impl Reactor {
                         // The merge below always follows, so a later delivery re-arms it.
                         src.parked[1].store(*interval, Ordering::Relaxed);
                         src.parked[2].store(*leeway, Ordering::Relaxed);
+                        src.parked_gen
+                            .store(crate::fork::generation(), Ordering::Relaxed);
                         src.parked[0].store(next, Ordering::Relaxed);
                     } else {
                         // Delivered: stays in the heap (no re-arm, hence no wake-up of the
@@ -977,5 +984,81 @@ impl Reactor {
             n += 1;
         }
         (n, only)
+    }
+}
+
+// Fork support (see `src/fork.rs`).
+impl Reactor {
+    /// Before a fork: takes ownership of the poller (interrupting a blocking wait) so that no
+    /// thread is inside a turn — the scratch buffers and the heap are then at rest — and tries
+    /// the reactor's locks. Returns false (holding nothing it took) if the poller could not be
+    /// taken by `deadline`; the caller retries or gives up.
+    pub(crate) fn fork_own(&self, deadline: std::time::Instant) -> bool {
+        loop {
+            if self.try_own() {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            self.poller.notify();
+            std::thread::yield_now();
+        }
+    }
+
+    pub(crate) fn fork_lock(&'static self, held: &mut crate::fork::Held) -> bool {
+        held.lock(&self.signals) && held.lock(&self.fds) && held.lock(&self.timers)
+    }
+
+    /// In the parent after a fork: gives the poller back and makes sure somebody polls it
+    /// (the worker that was in it left while `prepare` held it).
+    pub(crate) fn fork_parent(&self) {
+        self.release();
+        if self.has_work() {
+            self.kick();
+        }
+    }
+
+    /// In a forked child (the forking thread is its only thread): a new epoll instance and
+    /// eventfd; the inherited ones are the parent's too (registrations and reports shared) and
+    /// are closed here (the parent keeps its own copies). No source registered before the
+    /// fork fires in the child: fd and process registrations are dropped, signal handlers
+    /// rgcd installed are restored to what they replaced and the signal pipe (shared too) is
+    /// closed, timer sources leave the heap (re-arming one with `set_timer` in the child puts
+    /// it back). The sources stay valid objects; cancelling one in the child runs its cancel
+    /// handler. `after`s stay: like work queued at the fork, they run in the child too.
+    pub(crate) fn fork_child(&self) {
+        self.blocked_until.store(0, Ordering::SeqCst);
+        // If the kernel refuses new fds, the old ones stay: the child then shares the
+        // parent's reports, as before fork support (nothing better to do in a fork handler).
+        let _ = self.poller.reset_after_fork();
+        // Leaked, not dropped, below: dropping a source's last reference could run user code
+        // (its finalizer) inside the fork handler. The user holds the sources anyway.
+        {
+            let mut fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::forget(std::mem::take(&mut *fds));
+        }
+        {
+            let mut g = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((sigs, table)) = g.take() {
+                sigs.close_after_fork();
+                std::mem::forget(table);
+            }
+        }
+        {
+            let mut t = self.timers.lock().unwrap_or_else(|e| e.into_inner());
+            let gone = t.remove_where(|v| matches!(v, TimerTarget::Source { .. }));
+            for v in &gone {
+                if let TimerTarget::Source { src, .. } = v {
+                    src.timer.store(NO_TIMER, Ordering::Release);
+                    src.parked[0].store(NO_TIMER, Ordering::Relaxed);
+                }
+            }
+            std::mem::forget(gone);
+            self.next_timer.store(t.next_wake(), Ordering::SeqCst);
+        }
+        self.io_count.store(0, Ordering::SeqCst);
+        self.sole_timer_delivered.store(false, Ordering::Relaxed);
+        self.release();
     }
 }

@@ -9,14 +9,16 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// Key of the wake-up eventfd.
 pub(crate) const NOTIFY_KEY: u64 = u64::MAX;
 
 pub(crate) struct Poller {
-    epfd: RawFd,
-    efd: RawFd,
+    /// The epoll instance and the wake-up eventfd. Atomics only so that a forked child can
+    /// put its own in (`reset_after_fork`); read with plain (relaxed) loads.
+    epfd: AtomicI32,
+    efd: AtomicI32,
     notified: AtomicBool,
     has_pwait2: AtomicBool,
 }
@@ -66,24 +68,58 @@ fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// A new epoll instance watching a new eventfd.
+fn create() -> io::Result<(RawFd, RawFd)> {
+    // SAFETY: plain system calls; the fds are returned to the caller, who owns them.
+    unsafe {
+        let epfd = cvt(libc::epoll_create1(libc::EPOLL_CLOEXEC))?;
+        let efd = match cvt(libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK)) {
+            Ok(fd) => fd,
+            Err(e) => {
+                libc::close(epfd);
+                return Err(e);
+            }
+        };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: NOTIFY_KEY,
+        };
+        if let Err(e) = cvt(libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, efd, &mut ev)) {
+            libc::close(efd);
+            libc::close(epfd);
+            return Err(e);
+        }
+        Ok((epfd, efd))
+    }
+}
+
 impl Poller {
     pub(crate) fn new() -> io::Result<Poller> {
-        // SAFETY: plain system calls; the fds are owned by the Poller.
+        let (epfd, efd) = create()?;
+        Ok(Poller {
+            epfd: AtomicI32::new(epfd),
+            efd: AtomicI32::new(efd),
+            notified: AtomicBool::new(false),
+            has_pwait2: AtomicBool::new(true),
+        })
+    }
+
+    /// In a forked child (one thread, nobody polling): the inherited epoll instance is the
+    /// parent's too — its registrations and reports are shared — so the child gets a new one
+    /// (and a new eventfd) and closes its copies of the old ones, which the parent keeps
+    /// using. Nothing is registered in the new instance but the eventfd. If the kernel
+    /// refuses new fds the old ones stay (the child then shares the parent's reports).
+    pub(crate) fn reset_after_fork(&self) -> io::Result<()> {
+        let (epfd, efd) = create()?;
+        let old_ep = self.epfd.swap(epfd, Ordering::Relaxed);
+        let old_e = self.efd.swap(efd, Ordering::Relaxed);
+        self.notified.store(false, Ordering::Relaxed);
+        // SAFETY: the child's copies of the parent's fds, used by nobody now.
         unsafe {
-            let epfd = cvt(libc::epoll_create1(libc::EPOLL_CLOEXEC))?;
-            let efd = cvt(libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
-            let mut ev = libc::epoll_event {
-                events: libc::EPOLLIN as u32,
-                u64: NOTIFY_KEY,
-            };
-            cvt(libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, efd, &mut ev))?;
-            Ok(Poller {
-                epfd,
-                efd,
-                notified: AtomicBool::new(false),
-                has_pwait2: AtomicBool::new(true),
-            })
+            libc::close(old_e);
+            libc::close(old_ep);
         }
+        Ok(())
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, key: u64, interest: Interest) -> io::Result<()> {
@@ -92,7 +128,8 @@ impl Poller {
             u64: key,
         };
         // SAFETY: `ev` is a valid epoll_event; a bad fd is reported as an error.
-        cvt(unsafe { libc::epoll_ctl(self.epfd, op, fd, &mut ev) }).map(|_| ())
+        cvt(unsafe { libc::epoll_ctl(self.epfd.load(Ordering::Relaxed), op, fd, &mut ev) })
+            .map(|_| ())
     }
 
     pub(crate) fn add(&self, fd: RawFd, key: u64, interest: Interest) -> io::Result<()> {
@@ -112,7 +149,13 @@ impl Poller {
         if !self.notified.swap(true, Ordering::AcqRel) {
             let one: u64 = 1;
             // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
-            unsafe { libc::write(self.efd, &one as *const u64 as *const libc::c_void, 8) };
+            unsafe {
+                libc::write(
+                    self.efd.load(Ordering::Relaxed),
+                    &one as *const u64 as *const libc::c_void,
+                    8,
+                )
+            };
         }
     }
 
@@ -131,7 +174,13 @@ impl Poller {
             if key == NOTIFY_KEY {
                 let mut v: u64 = 0;
                 // SAFETY: reading 8 bytes into a valid u64 from our eventfd.
-                unsafe { libc::read(self.efd, &mut v as *mut u64 as *mut libc::c_void, 8) };
+                unsafe {
+                    libc::read(
+                        self.efd.load(Ordering::Relaxed),
+                        &mut v as *mut u64 as *mut libc::c_void,
+                        8,
+                    )
+                };
                 self.notified.store(false, Ordering::Release);
                 continue;
             }
@@ -161,7 +210,7 @@ impl Poller {
             let r = unsafe {
                 libc::syscall(
                     libc::SYS_epoll_pwait2,
-                    self.epfd,
+                    self.epfd.load(Ordering::Relaxed),
                     buf.as_mut_ptr(),
                     max,
                     tsp,
@@ -182,7 +231,9 @@ impl Poller {
             Some(ns) => ns.div_ceil(1_000_000).min(i32::MAX as u64) as libc::c_int,
         };
         // SAFETY: as above.
-        let r = unsafe { libc::epoll_wait(self.epfd, buf.as_mut_ptr(), max, ms) };
+        let r = unsafe {
+            libc::epoll_wait(self.epfd.load(Ordering::Relaxed), buf.as_mut_ptr(), max, ms)
+        };
         r.max(0) as usize
     }
 }
@@ -191,8 +242,8 @@ impl Drop for Poller {
     fn drop(&mut self) {
         // SAFETY: the fds are ours.
         unsafe {
-            libc::close(self.efd);
-            libc::close(self.epfd);
+            libc::close(*self.efd.get_mut());
+            libc::close(*self.epfd.get_mut());
         }
     }
 }

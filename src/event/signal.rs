@@ -63,6 +63,28 @@ impl Signals {
         })
     }
 
+    /// In a forked child, where the parent's signal sources do not fire: restores every
+    /// disposition rgcd replaced (as the last cancel would) and closes the child's copies of
+    /// the pipe, which is shared with the parent. A signal source made in the child sets up
+    /// a new pipe.
+    pub(crate) fn close_after_fork(mut self) {
+        let sigs: Vec<i32> = self.saved.keys().copied().collect();
+        for sig in sigs {
+            if let Some((old, _)) = self.saved.remove(&sig) {
+                // SAFETY: restoring the disposition saved by `install`.
+                unsafe { libc::sigaction(sig, &old, std::ptr::null_mut()) };
+            }
+        }
+        let w = PIPE_WRITE.swap(-1, Ordering::AcqRel);
+        // SAFETY: the child's copies of the parent's pipe, used by nobody in the child now.
+        unsafe {
+            libc::close(self.read_fd);
+            if w >= 0 {
+                libc::close(w);
+            }
+        }
+    }
+
     /// Installs the handler for `sig` (first user) and counts the user.
     pub(crate) fn install(&mut self, sig: i32) -> io::Result<()> {
         if let Some((_, users)) = self.saved.get_mut(&sig) {

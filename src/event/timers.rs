@@ -94,6 +94,18 @@ impl<T> TimerHeap<T> {
         Some(self.take(id.index))
     }
 
+    /// Removes every pending timer whose value `pred` picks; returns their values.
+    pub(crate) fn remove_where(&mut self, mut pred: impl FnMut(&T) -> bool) -> Vec<T> {
+        let picked: Vec<u32> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.entry.as_ref().is_some_and(|(_, v)| pred(v)))
+            .map(|(i, _)| i as u32)
+            .collect();
+        picked.into_iter().map(|i| self.take(i)).collect()
+    }
+
     fn take(&mut self, index: u32) -> T {
         let slot = &mut self.slots[index as usize];
         let (_, v) = slot.entry.take().expect("live slot");
@@ -156,6 +168,22 @@ mod tests {
         let fired: Vec<_> = out.iter().map(|(_, v)| *v).collect();
         assert_eq!(fired, vec!["a", "strict"]);
         assert_eq!(h.next_wake(), 410);
+    }
+
+    #[test]
+    fn remove_where_takes_only_the_picked() {
+        let mut h = TimerHeap::new();
+        h.insert(10, 0, 1);
+        h.insert(20, 0, 2);
+        h.insert(30, 0, 3);
+        let mut taken = h.remove_where(|v| v % 2 == 1);
+        taken.sort();
+        assert_eq!(taken, vec![1, 3]);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h.next_wake(), 20);
+        let mut out = Vec::new();
+        h.expire(100, &mut out);
+        assert_eq!(out.iter().map(|(_, v)| *v).collect::<Vec<_>>(), vec![2]);
     }
 
     #[test]

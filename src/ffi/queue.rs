@@ -555,6 +555,12 @@ pub extern "C" fn rgcd_main() -> c_int {
 }
 
 /// The number of worker threads alive now (for tests and diagnostics).
+///
+/// In a child created by `fork()`, the parent's workers do not exist: the count starts at 0
+/// (1 if a work item forked: its thread is the child's one worker) and the pool starts new
+/// workers when the child first uses rgcd. Work queued at the fork runs in both processes,
+/// work running on another thread at the fork is lost in the child, and sources created
+/// before the fork do not fire there; see `docs/fork.md`.
 #[no_mangle]
 pub extern "C" fn rgcd_pool_thread_count() -> libc::size_t {
     crate::pool::thread_count()

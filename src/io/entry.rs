@@ -121,6 +121,11 @@ fn table() -> &'static Mutex<HashMap<c_int, Slot>> {
     T.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
+/// Before a fork (see `src/fork.rs`): the fd table and the buffer pool.
+pub(crate) fn fork_lock(held: &mut crate::fork::Held) -> bool {
+    held.lock(table()) && held.lock(&POOL)
+}
+
 fn errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()

@@ -8,6 +8,7 @@
 
 mod channel;
 mod entry;
+pub(crate) use entry::fork_lock;
 mod op;
 
 pub(crate) use channel::{submit_whole, ChannelInner, Cleanup};

@@ -10,7 +10,9 @@ use crate::task::TaskHeader;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use std::cell::Cell;
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    fence, AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -60,6 +62,9 @@ pub(crate) struct WorkerShared {
     in_poller: AtomicBool,
     /// Waiting for a lock held by a running thread (`lock_wait.rs`): runnable for the monitor.
     lock_wait: AtomicBool,
+    /// A job this worker holds while it wakes others (null otherwise), for a forked child.
+    hand_task: AtomicPtr<TaskHeader>,
+    hand_queue: AtomicPtr<QueueInner>,
     /// The next job: the drain of a serial queue this worker woke, which it runs as soon as
     /// its current job ends (see "The next slot" in README.md). Packed: `slot::pack`.
     next: AtomicU64,
@@ -126,7 +131,10 @@ thread_local! {
 
 #[inline]
 pub(crate) fn pool() -> &'static Pool {
-    POOL.get_or_init(Pool::new)
+    POOL.get_or_init(|| {
+        crate::fork::register();
+        Pool::new()
+    })
 }
 
 /// Worker threads alive now.
@@ -457,6 +465,7 @@ fn flush_next(pool: &Pool, me: &WorkerShared) {
 /// Runs `f`, a wait that may block the calling thread, telling the pool so that pending work
 /// gets another thread meanwhile.
 pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    crate::fork::start_inherited_work();
     let local = LOCAL.with(|l| l.get());
     if local.is_null() {
         return f();
@@ -505,8 +514,11 @@ fn worker_main(pool: &'static Pool, id: usize) {
         tid: AtomicI32::new(gettid()),
         in_poller: AtomicBool::new(false),
         lock_wait: AtomicBool::new(false),
+        hand_task: AtomicPtr::new(std::ptr::null_mut()),
+        hand_queue: AtomicPtr::new(std::ptr::null_mut()),
         next: AtomicU64::new(0),
     });
+    crate::queue::register_worker_frames();
     pool.stealers
         .write()
         .unwrap()
@@ -545,13 +557,29 @@ fn worker_main(pool: &'static Pool, id: usize) {
                     // on it; if nobody watches the reactor now, let the monitor do it.
                     // (Other workers' deques count: the batch this worker just stole may
                     // sit behind a job that blocks.)
-                    if pool.any_stealable() {
-                        pool.notify_slow();
-                    }
-                    if let Some(r) = crate::event::reactor_if_started() {
-                        if r.has_work() && !r.is_owned() && r.look_needed() {
+                    let more = pool.any_stealable();
+                    let unwatched = crate::event::reactor_if_started()
+                        .filter(|r| r.has_work() && !r.is_owned() && r.look_needed());
+                    if more || unwatched.is_some() {
+                        // Waking a thread or arming the monitor takes system calls: meanwhile
+                        // the job is recorded where a child forked in that window finds it (a
+                        // job only in a local variable would be lost there, and with it the
+                        // serial queue it drains). Not in this worker's deque: the thread
+                        // woken would take it from there.
+                        // Release, and a compiler barrier after the clear below: a child
+                        // sees the pair whole, and never both this record and the frames of
+                        // the job's run.
+                        me.hand_queue
+                            .store(job.queue as *mut QueueInner, Ordering::Relaxed);
+                        me.hand_task.store(job.task.as_ptr(), Ordering::Release);
+                        if more {
+                            pool.notify_slow();
+                        }
+                        if let Some(r) = unwatched {
                             pool.monitor.look_later(pool, !r.has_io());
                         }
+                        me.hand_task.store(std::ptr::null_mut(), Ordering::Release);
+                        std::sync::atomic::compiler_fence(Ordering::SeqCst);
                     }
                 }
             }
@@ -697,4 +725,139 @@ fn retire(pool: &Pool, me: &Arc<WorkerShared>) -> bool {
         .retain(|(id, _, _)| *id != me.id);
     pool.workers.lock().unwrap().retain(|w| !Arc::ptr_eq(w, me));
     true
+}
+
+// Fork support (see `src/fork.rs`).
+
+/// The pool if it was ever used.
+pub(crate) fn pool_if_started() -> Option<&'static Pool> {
+    POOL.get()
+}
+
+impl Pool {
+    /// Before a fork: the pool's locks (the caller retries if one is busy).
+    pub(crate) fn fork_lock(&'static self, held: &mut crate::fork::Held) -> bool {
+        held.write(&self.stealers)
+            && held.lock(&self.workers)
+            && held.lock(&self.idle)
+            && self.monitor.fork_lock(held)
+    }
+
+    /// In a forked child, whose only thread is the one that forked: the workers and the
+    /// monitor are gone. Jobs waiting in the dead workers' deques move to the default root
+    /// queue (their own root is not recorded; only their priority changes), jobs in next
+    /// slots (every worker's) to the root the slot records; the counters say
+    /// no thread exists (or one: the forking thread, if it is a worker — its deque is emptied
+    /// into the root queue too — it goes on running
+    /// its job, then works as a worker of the child), so the next work wakes new workers.
+    /// No thread is started here: that waits until the child uses rgcd (see `fork.rs`);
+    /// until `fork_child_done`, a pretend searcher keeps enqueues from starting one.
+    pub(crate) fn fork_child(&'static self) {
+        let me = lock_wait::CURRENT.with(|c| c.get());
+        // SAFETY: CURRENT points into this thread's live worker, if any.
+        let my_id = (!me.is_null()).then(|| unsafe { (*me).id });
+        {
+            let mut stealers = self.stealers.write().unwrap_or_else(|e| e.into_inner());
+            let default = &self.injectors[crate::queue::Qos::Default.root_index()];
+            // The forking worker's own deque too: `queue::repair_after_fork` must see every
+            // queued job in the root queues.
+            for (_, s, w) in stealers.iter() {
+                // The next slots too, the forking worker's included: a job there is the
+                // drain of a serial queue, and `repair_after_fork` would queue a second drain
+                // of a locked queue whose link it does not find on a root queue. The slot
+                // records its root.
+                if let Some((job, root)) = slot::unpack(w.next.swap(0, Ordering::Acquire)) {
+                    self.injectors[root].push(job);
+                }
+                // One thread: a steal cannot race, so Retry does not come; bounded anyway.
+                let mut retries = 0;
+                loop {
+                    match s.steal() {
+                        Steal::Success(j) => default.push(j),
+                        Steal::Empty => break,
+                        Steal::Retry if retries < 1000 => retries += 1,
+                        Steal::Retry => break,
+                    }
+                }
+            }
+            stealers.retain(|(id, _, _)| Some(*id) == my_id);
+        }
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        // Jobs the dead workers held while waking others.
+        let default = &self.injectors[crate::queue::Qos::Default.root_index()];
+        for w in self
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|w| !std::ptr::eq(Arc::as_ptr(w), me))
+        {
+            if let Some(task) = NonNull::new(w.hand_task.load(Ordering::Acquire)) {
+                let queue = w.hand_queue.load(Ordering::Relaxed);
+                default.push(Job { task, queue });
+            }
+        }
+        self.threads
+            .store(usize::from(my_id.is_some()), Ordering::SeqCst);
+        self.sleeping.store(0, Ordering::SeqCst);
+        self.blocked.store(0, Ordering::SeqCst);
+        // A pretend searcher while the dead workers' drains are put back: an enqueue then
+        // starts no thread (nothing does until the child uses rgcd).
+        self.searching.store(1, Ordering::SeqCst);
+        self.workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|w| std::ptr::eq(Arc::as_ptr(w), me));
+
+        if !me.is_null() {
+            // SAFETY: as above.
+            let w = unsafe { &*me };
+            w.tid.store(gettid(), Ordering::Relaxed);
+            w.in_poller.store(false, Ordering::Relaxed);
+            w.notified.store(false, Ordering::Relaxed);
+        }
+        self.monitor.fork_child();
+    }
+
+    /// In a forked child (one thread): every job of the root queues, with its root index.
+    pub(crate) fn fork_take_roots(&self) -> Vec<(usize, Job)> {
+        let mut v = Vec::new();
+        for (i, inj) in self.injectors.iter().enumerate() {
+            let mut retries = 0;
+            loop {
+                match inj.steal() {
+                    Steal::Success(j) => v.push((i, j)),
+                    Steal::Empty => break,
+                    Steal::Retry if retries < 1000 => retries += 1,
+                    Steal::Retry => break,
+                }
+            }
+        }
+        v
+    }
+
+    /// Puts jobs back on the root queues (in a forked child, with the pretend searcher).
+    pub(crate) fn fork_put_roots(&self, jobs: Vec<(usize, Job)>) {
+        for (i, j) in jobs {
+            self.injectors[i].push(j);
+        }
+    }
+
+    /// In a forked child, after `fork_child` and after the queues the dead threads held were
+    /// given back: enqueues start threads again. Returns whether work is waiting.
+    pub(crate) fn fork_child_done(&self) -> bool {
+        self.searching.store(0, Ordering::SeqCst);
+        self.any_stealable()
+    }
+
+    /// In the child, when it first uses rgcd: get threads on the work inherited from the
+    /// parent and on the reactor.
+    pub(crate) fn start_after_fork(&'static self) {
+        if self.any_stealable() {
+            self.notify_slow();
+        }
+        if crate::event::reactor_if_started().is_some_and(|r| r.has_work()) {
+            self.reactor_needs_poller();
+        }
+    }
 }

@@ -74,6 +74,22 @@ impl Monitor {
         }
     }
 
+    pub(super) fn fork_lock(&'static self, held: &mut crate::fork::Held) -> bool {
+        held.lock(&self.timer)
+    }
+
+    /// In a forked child: the monitor thread is gone. Parked with no timerfd, so the next
+    /// poke starts a new monitor thread with its own timerfd; the inherited one is closed.
+    pub(super) fn fork_child(&self) {
+        let mut fd = self.timer.lock().unwrap_or_else(|e| e.into_inner());
+        if *fd >= 0 {
+            // SAFETY: the child's copy of the dead monitor's timerfd.
+            unsafe { libc::close(*fd) };
+        }
+        *fd = -1;
+        self.state.store(PARKED, Ordering::SeqCst);
+    }
+
     /// Called when work is queued and no worker is free: make sure the monitor is ticking.
     pub(super) fn poke(&self, pool: &'static Pool) {
         if self.state.load(Ordering::Relaxed) == RUNNING {

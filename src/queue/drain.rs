@@ -1,6 +1,6 @@
 //! Draining: how a locked queue runs its items (see README.md).
 
-use super::sync::{with_frame, SyncWaiter};
+use super::sync::{with_frame_holding, FrameHold, SyncWaiter};
 use super::{
     at_width, inflight, release_raw, Flavor, QueueInner, BARRIER_WAIT, INACTIVE, LOCKED,
     SUSPEND_MASK, WIDTH_WAIT,
@@ -42,7 +42,12 @@ pub(crate) fn execute(job: Job) {
     if reader {
         crate::tsan::enter_reader(q);
     }
-    with_frame(q, || run_task(job.task));
+    let hold = if reader {
+        FrameHold::Reader
+    } else {
+        FrameHold::Other
+    };
+    with_frame_holding(q, hold, || run_task(job.task));
     if reader {
         crate::tsan::exit_reader(q);
         q.exit_reader();
@@ -93,7 +98,7 @@ impl QueueInner {
             Handoff(NonNull<TaskHeader>),
             Yield,
         }
-        let end = with_frame(self, || {
+        let end = with_frame_holding(self, FrameHold::Drain, || {
             let mut n = 0u32;
             loop {
                 let Some(t) = super::state::next_serial(&self.state, &self.list) else {
@@ -129,7 +134,7 @@ impl QueueInner {
         match end {
             End::Unlock => self.unlock(true),
             // SAFETY: a waiter popped from this queue; LOCKED and our reference pass to it.
-            End::Handoff(t) => unsafe { SyncWaiter::hand_off(t) },
+            End::Handoff(t) => unsafe { SyncWaiter::hand_off(t, self) },
             End::Yield => self.schedule(),
         }
     }
@@ -169,7 +174,7 @@ impl QueueInner {
                     if self.target().flavor() == Flavor::Root {
                         // SAFETY: a waiter popped from this queue; LOCKED and our reference
                         // pass to it.
-                        unsafe { SyncWaiter::hand_off(t) };
+                        unsafe { SyncWaiter::hand_off(t, self) };
                         return;
                     }
                     // Inside a wide target, the work must run inside this drain (which
@@ -178,7 +183,7 @@ impl QueueInner {
                     unsafe { SyncWaiter::run_here(t, self) };
                 } else {
                     crate::tsan::enter_exclusive(self);
-                    with_frame(self, || run_task(t));
+                    with_frame_holding(self, FrameHold::Drain, || run_task(t));
                     crate::tsan::exit_exclusive(self);
                     if flags & RETARGET != 0 {
                         self.schedule();
@@ -207,7 +212,7 @@ impl QueueInner {
                 self.state.fetch_add(super::INFLIGHT_ONE, Ordering::SeqCst);
                 if flags & SYNC_WAITER != 0 {
                     // SAFETY: a waiter popped from this queue; it exits the reader slot.
-                    unsafe { SyncWaiter::admit_reader(t) };
+                    unsafe { SyncWaiter::admit_reader(t, self) };
                 } else {
                     // SAFETY: the in-flight slot was taken above.
                     unsafe { self.forward(t) };

@@ -99,6 +99,90 @@ impl List {
     }
 }
 
+impl List {
+    /// In a forked child (one thread, no producer or consumer running): puts `new` where
+    /// `old` is linked (head, a node's `next`, tail), `new` taking `old`'s successor. False
+    /// if `old` is not reachable from the head (a producer the fork stopped between its swap
+    /// and its link left a gap before it): the list is unchanged then.
+    ///
+    /// # Safety
+    /// Only in a forked child, before any other thread exists; `old` and `new` live nodes,
+    /// `new` in no list.
+    pub(crate) unsafe fn replace_after_fork(
+        &self,
+        old: NonNull<TaskHeader>,
+        new: NonNull<TaskHeader>,
+    ) -> bool {
+        let (o, n) = (old.as_ptr(), new.as_ptr());
+        let tail = self.tail.load(Ordering::SeqCst);
+        let mut p = self.head.load(Ordering::SeqCst);
+        let mut pred: *mut TaskHeader = ptr::null_mut();
+        loop {
+            if p.is_null() {
+                return false;
+            }
+            if p == o {
+                break;
+            }
+            if p == tail {
+                return false;
+            }
+            pred = p;
+            // SAFETY: a linked node of this list (single-threaded, per the contract).
+            p = unsafe { (*p).next.load(Ordering::SeqCst) };
+        }
+        // SAFETY: per the contract.
+        unsafe {
+            (*n).next
+                .store((*o).next.load(Ordering::SeqCst), Ordering::SeqCst)
+        };
+        if pred.is_null() {
+            self.head.store(n, Ordering::SeqCst);
+        } else {
+            // SAFETY: as above.
+            unsafe { (*pred).next.store(n, Ordering::SeqCst) };
+        }
+        if tail == o {
+            self.tail.store(n, Ordering::SeqCst);
+        }
+        true
+    }
+}
+
+impl List {
+    /// In a forked child (one thread): a producer the fork stopped between its `tail` swap and
+    /// its link left the nodes from its own to the tail unreachable, and the consumer would
+    /// wait for the link forever. Cuts them off (they are lost in the child: their producers'
+    /// threads do not exist there; the nodes leak). Returns whether something was cut.
+    ///
+    /// # Safety
+    /// Only in a forked child, before any other thread exists; the list's nodes are live.
+    pub(crate) unsafe fn cut_gap_after_fork(&self) -> bool {
+        let tail = self.tail.load(Ordering::SeqCst);
+        if tail.is_null() {
+            return false;
+        }
+        let mut p = self.head.load(Ordering::SeqCst);
+        if p.is_null() {
+            // The gap is at the head: nothing is reachable.
+            self.tail.store(ptr::null_mut(), Ordering::SeqCst);
+            return true;
+        }
+        loop {
+            if p == tail {
+                return false;
+            }
+            // SAFETY: a linked node (single-threaded, per the contract).
+            let next = unsafe { (*p).next.load(Ordering::SeqCst) };
+            if next.is_null() {
+                self.tail.store(p, Ordering::SeqCst);
+                return true;
+            }
+            p = next;
+        }
+    }
+}
+
 /// Single-threaded tests of the intrusive list's pointer handling, small enough for Miri
 /// (`cargo +nightly miri test miri_`): every node is a `Box` that the test frees after its pop,
 /// so a node still reachable from the list after it was popped is a use after free.

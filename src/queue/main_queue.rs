@@ -22,6 +22,11 @@ static MAIN: MainRoot = MainRoot {
 };
 static RUNNING: AtomicBool = AtomicBool::new(false);
 
+/// Before a fork (see `src/fork.rs`).
+pub(crate) fn fork_lock(held: &mut crate::fork::Held) -> bool {
+    held.lock(&MAIN.items)
+}
+
 /// Is the caller the process's main thread?
 pub(crate) fn is_main_thread() -> bool {
     // SAFETY: getpid and gettid have no preconditions.

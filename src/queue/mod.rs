@@ -28,11 +28,12 @@ use std::sync::{Mutex, OnceLock};
 pub(crate) use qref::QueueRef;
 
 pub(crate) use drain::{execute, report_panic};
-pub(crate) use main_queue::is_main_thread;
 pub use main_queue::main;
+pub(crate) use main_queue::{fork_lock as main_fork_lock, is_main_thread};
 pub(crate) use sync::{
-    current_label, current_queue_or_default, current_specific, runs_on, sync_raw, sync_serial_f,
-    with_frame,
+    current_label, current_queue_or_default, current_specific, fork_lock as frames_fork_lock,
+    own_frame_queues, recover_all_dead_frames, register_worker_frames, runs_on, source_run_begin,
+    source_run_end, sync_raw, sync_serial_f, with_frame,
 };
 
 // The state word (see README.md).
@@ -1148,4 +1149,66 @@ impl Queue {
     pub fn qos(&self) -> Qos {
         self.inner.qos()
     }
+}
+
+/// In a forked child, after the dead threads' frames were given back: a queue can still be
+/// locked for a drain that no longer exists anywhere — its wake-up was being published by a
+/// thread the fork caught half-way (typically blocked in `malloc`, whose locks `fork` holds,
+/// while the root queue got a new block), or the job carrying its drain was being moved
+/// between deques. Every queue block is looked at: a serial or concurrent queue on a root
+/// queue that is locked, not waiting at a barrier, not held by the forking thread, and whose
+/// drain is not queued on its root queue gets its drain queued again (with a reference of its
+/// own: if the lost wake-up had taken one, that one leaks; an early free would be worse).
+///
+/// # Safety
+/// Only in a forked child, before any other thread exists, with the pool's pretend searcher
+/// in place (nothing may run while the root queues are emptied and refilled).
+pub(crate) unsafe fn repair_after_fork(pool: &crate::pool::Pool) {
+    let mut jobs = pool.fork_take_roots();
+    let queued: std::collections::HashSet<usize> =
+        jobs.iter().map(|(_, j)| j.task.as_ptr() as usize).collect();
+    let held: std::collections::HashSet<usize> =
+        own_frame_queues().into_iter().map(|q| q as usize).collect();
+    let drain = drain::drain_link as task::CallFn as usize;
+    for a in crate::alloc::queue_blocks() {
+        // SAFETY: queue blocks are QUEUE_BLOCK bytes of mapped memory; a live queue is
+        // recognised by its tag and its link's function before anything else is read.
+        let q = unsafe { &*(a as *const QueueInner) };
+        if !q.obj.is(Kind::Queue) || q.link.call as usize != drain {
+            continue;
+        }
+        // Any queue (whatever its target): a list left with a gap by a producer the fork
+        // stopped half-way would stop its drain for good.
+        // SAFETY: per the contract (one thread; the dead threads' waiters were moved to the
+        // heap by `recover_all_dead_frames`, which runs first).
+        unsafe { q.list.cut_gap_after_fork() };
+        if !matches!(q.flavor(), Flavor::Serial | Flavor::Concurrent) {
+            continue;
+        }
+        let s = q.state.load(Ordering::SeqCst);
+        if s & LOCKED == 0 || s & BARRIER_WAIT != 0 || held.contains(&a) {
+            continue;
+        }
+        let t = q.target_ptr();
+        // SAFETY: a live queue's target is alive.
+        if t.is_null() || unsafe { (*t).flavor() } != Flavor::Root {
+            continue;
+        }
+        let link = &q.link as *const TaskHeader as usize;
+        if queued.contains(&link) {
+            continue;
+        }
+        // SAFETY: the drain about to be queued owns this reference.
+        unsafe { retain_raw(q) };
+        // SAFETY: as above.
+        let root = unsafe { (*t).root_index() };
+        jobs.push((
+            root,
+            Job {
+                task: NonNull::from(&q.link),
+                queue: t,
+            },
+        ));
+    }
+    pool.fork_put_roots(jobs);
 }

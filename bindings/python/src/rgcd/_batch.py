@@ -37,6 +37,7 @@ item on that queue whose callback runs queued callables one after another.
 from __future__ import annotations
 
 import collections
+import os
 import threading
 from time import perf_counter
 from typing import Any, Callable, Deque, Dict, Optional, Tuple
@@ -235,3 +236,25 @@ def global_batch(h: Any) -> _Batch:
 
 def new_batch(h: Any) -> Optional[_Batch]:
     return _Batch(h, owned=True)
+
+
+def _after_fork_in_child() -> None:
+    """In a child forked by ``os.fork`` (``multiprocessing``'s fork start method): rgcd's
+    workers are gone, and with them a drainer that one of them was starting (waiting for the
+    GIL, say) when the parent forked; its batch would stay ``pending`` and never be drained
+    again. Every batch forgets its pending drainer (a drainer still queued in rgcd runs in the
+    child too, next to a new one, which batches allow), and the locks, which a thread that no
+    longer exists may have held, are made anew. A drainer lost this way stays counted in
+    ``outstanding``: its batch is not retired in the child (a leak of one queue reference)."""
+    global _global_lock
+    _global_lock = threading.Lock()
+    for b in list(_batches.values()) + list(_global_batches.values()):
+        b.lock = threading.Lock()
+        b.pending = False
+    for b in list(_batches.values()) + list(_global_batches.values()):
+        if b.dq and b.enabled:
+            b.kick()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

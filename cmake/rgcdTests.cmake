@@ -138,6 +138,8 @@ if(RGCD_VALGRIND)
   # docs/fork.md), and valgrind checks each child's leaks at its exit too. Memory errors, in
   # the parent and in every child, still fail it.
   set(_rgcd_memcheck_opts_c_fork --leak-check=no)
+  set(_rgcd_memcheck_opts_c_fork_storm --leak-check=no)
+  set(_rgcd_memcheck_args_c_fork_storm 20)
   get_property(_rgcd_tests DIRECTORY PROPERTY TESTS)
   foreach(_test IN LISTS _rgcd_tests)
     if(NOT _test MATCHES "^(c|compat)_" OR NOT TARGET ${_test} OR _test IN_LIST _rgcd_memcheck_skip)

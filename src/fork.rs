@@ -11,7 +11,9 @@
 //!   timers). It tries them all and, if one is busy, lets them all go and tries again a
 //!   moment later, so the order in which other code nests them does not matter (no
 //!   deadlock). After two seconds it forks with what it has (a thread that holds a lock for
-//!   that long is stuck, or is the forking thread itself).
+//!   that long is stuck, or is the forking thread itself). Then it closes the injector gate
+//!   (`pool/gate.rs`): it waits until no thread is inside a push or steal on a root queue,
+//!   which the child could not finish.
 //! - **parent** lets them go and makes sure the reactor is polled again.
 //! - **child** lets them go, then resets the pool (no workers; jobs from the dead workers'
 //!   deques move to a root queue) and the reactor (new epoll, eventfd and signal pipe; the
@@ -101,6 +103,7 @@ static INHERITED: AtomicBool = AtomicBool::new(false);
 pub(crate) fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        crate::pool::gate::register();
         // SAFETY: three `extern "C"` functions without arguments, which never unwind.
         unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
     });
@@ -136,6 +139,9 @@ extern "C" fn prepare() {
             }
             std::thread::sleep(Duration::from_micros(50));
         };
+        // With the locks held (a thread waiting at the gate may hold one of them): no thread
+        // is left inside an operation on a root queue (see `pool/gate.rs`).
+        crate::pool::gate::close(deadline);
         // SAFETY: see `Slot`.
         unsafe {
             *IN_FLIGHT.0.get() = Some(InFlight {
@@ -157,6 +163,7 @@ extern "C" fn parent() {
         let Some(mut f) = take_in_flight() else {
             return;
         };
+        crate::pool::gate::open();
         f.held.release();
         if f.reactor_owned {
             if let Some(r) = crate::event::reactor_if_started() {
@@ -173,6 +180,7 @@ extern "C" fn child() {
         };
         let _ = f.reactor_owned; // the child resets the reactor either way
         GENERATION.fetch_add(1, Ordering::Relaxed);
+        crate::pool::gate::child();
         // One thread now: nobody else can take these locks; the resets below take them again.
         f.held.release();
         // The handlers exist because the pool or the reactor started; `pool()` here only

@@ -1,5 +1,6 @@
 //! The worker pool shared by every queue. See `README.md` beside this file for the protocol.
 
+pub(crate) mod gate;
 mod lock_wait;
 mod monitor;
 
@@ -68,6 +69,8 @@ pub(crate) struct WorkerShared {
     /// The next job: the drain of a serial queue this worker woke, which it runs as soon as
     /// its current job ends (see "The next slot" in README.md). Packed: `slot::pack`.
     next: AtomicU64,
+    /// This worker thread's mark for the injector gate (`gate.rs`).
+    mark: &'static gate::Mark,
 }
 
 /// Packing of `WorkerShared::next`: the link's address (8-byte aligned) with the index of the
@@ -183,7 +186,9 @@ impl Pool {
     /// Enqueues a job on root `root` and makes sure a worker will take it.
     #[inline]
     pub(crate) fn inject(&'static self, root: usize, job: Job) {
+        let section = gate::enter(gate::mine());
         self.injectors[root].push(job);
+        drop(section);
         self.notify_work();
     }
 
@@ -200,6 +205,7 @@ impl Pool {
         };
         let old = me.next.swap(slot::pack(job, root), Ordering::AcqRel);
         if let Some((old, old_root)) = slot::unpack(old) {
+            let _section = gate::enter(me.mark);
             self.injectors[old_root].push(old);
         }
         // Someone must take the job if this worker does not come back for it soon (it may
@@ -337,10 +343,38 @@ impl Pool {
         true
     }
 
-    fn find_work(&self, local: &Worker<Job>, me: usize) -> Option<Job> {
+    fn find_work(&self, local: &Worker<Job>, me: usize, mark: &gate::Mark) -> Option<Job> {
         if let Some(j) = local.pop() {
             return Some(j);
         }
+        if let Some(j) = self.steal_roots(local, mark) {
+            return Some(j);
+        }
+        let stealers = self.stealers.read().unwrap();
+        let n = stealers.len();
+        if n > 1 {
+            let start = me % n;
+            for k in 0..n {
+                let (id, s, _) = &stealers[(start + k) % n];
+                if *id == me {
+                    continue;
+                }
+                loop {
+                    match s.steal_batch_and_pop(local) {
+                        Steal::Success(j) => return Some(j),
+                        Steal::Empty => break,
+                        Steal::Retry => continue,
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// A job from the root queues, best class first (the rest of a batch into `local`).
+    #[inline]
+    fn steal_roots(&self, local: &Worker<Job>, mark: &gate::Mark) -> Option<Job> {
+        let _section = gate::enter(mark);
         let overcommit = OVERCOMMIT_USED.0.load(Ordering::Relaxed);
         for class in 0..NUM_ROOTS {
             // Overcommit work first within a class, one job at a time: a job taken in a
@@ -360,24 +394,6 @@ impl Pool {
                     Steal::Success(j) => return Some(j),
                     Steal::Empty => break,
                     Steal::Retry => continue,
-                }
-            }
-        }
-        let stealers = self.stealers.read().unwrap();
-        let n = stealers.len();
-        if n > 1 {
-            let start = me % n;
-            for k in 0..n {
-                let (id, s, _) = &stealers[(start + k) % n];
-                if *id == me {
-                    continue;
-                }
-                loop {
-                    match s.steal_batch_and_pop(local) {
-                        Steal::Success(j) => return Some(j),
-                        Steal::Empty => break,
-                        Steal::Retry => continue,
-                    }
                 }
             }
         }
@@ -458,6 +474,7 @@ impl Pool {
 /// Moves this worker's next job (if any) onto its root, where any worker can take it.
 fn flush_next(pool: &Pool, me: &WorkerShared) {
     if let Some((job, root)) = slot::unpack(me.next.swap(0, Ordering::Acquire)) {
+        let _section = gate::enter(me.mark);
         pool.injectors[root].push(job);
     }
 }
@@ -517,6 +534,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
         hand_task: AtomicPtr::new(std::ptr::null_mut()),
         hand_queue: AtomicPtr::new(std::ptr::null_mut()),
         next: AtomicU64::new(0),
+        mark: gate::mine(),
     });
     crate::queue::register_worker_frames();
     pool.stealers
@@ -548,7 +566,7 @@ fn worker_main(pool: &'static Pool, id: usize) {
         } else {
             next_runs = 0;
         }
-        if let Some(job) = job.or_else(|| pool.find_work(&local, id)) {
+        if let Some(job) = job.or_else(|| pool.find_work(&local, id, me.mark)) {
             if searching {
                 searching = false;
                 let was = pool.searching.fetch_sub(1, Ordering::SeqCst);
@@ -753,9 +771,9 @@ impl Pool {
     /// No thread is started here: that waits until the child uses rgcd (see `fork.rs`);
     /// until `fork_child_done`, a pretend searcher keeps enqueues from starting one.
     pub(crate) fn fork_child(&'static self) {
-        let me = lock_wait::CURRENT.with(|c| c.get());
-        // SAFETY: CURRENT points into this thread's live worker, if any.
-        let my_id = (!me.is_null()).then(|| unsafe { (*me).id });
+        let current = lock_wait::current();
+        let me = current.map_or(std::ptr::null(), |w| w as *const WorkerShared);
+        let my_id = current.map(|w| w.id);
         {
             let mut stealers = self.stealers.write().unwrap_or_else(|e| e.into_inner());
             let default = &self.injectors[crate::queue::Qos::Default.root_index()];
@@ -809,9 +827,7 @@ impl Pool {
             .unwrap_or_else(|e| e.into_inner())
             .retain(|w| std::ptr::eq(Arc::as_ptr(w), me));
 
-        if !me.is_null() {
-            // SAFETY: as above.
-            let w = unsafe { &*me };
+        if let Some(w) = current {
             w.tid.store(gettid(), Ordering::Relaxed);
             w.in_poller.store(false, Ordering::Relaxed);
             w.notified.store(false, Ordering::Relaxed);

@@ -1,0 +1,105 @@
+/* fork_storm: many forks while other threads push onto and take from the global queues
+ * as fast as they can. A fork that caught a thread inside a push or a steal on a root queue
+ * (crossbeam's injector: a slot claimed but not written, a block not yet installed) left the
+ * child waiting forever for that slot, inside the fork handler itself; the injector gate
+ * (src/pool/gate.rs) now waits for such operations before the fork.
+ *
+ * Each child must: leave fork() (a pthread_atfork child handler registered before rgcd's,
+ * which runs first, arms the child's watchdog), run work on a global queue and wait for it
+ * with a group, and exit 0. A child that hangs is killed by its alarm and reported. The
+ * parent then checks its own pool still works, frees what it made and is quiet.
+ *
+ * Argument: the number of forks (default 300). */
+#include "check.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+
+#define PUSHERS 3
+
+static atomic_int stop;
+static atomic_long ran;
+
+static void inc(void *ctx) {
+  atomic_fetch_add((atomic_long *)ctx, 1);
+}
+
+static void child_watchdog(void) {
+  signal(SIGALRM, SIG_DFL); /* not the parent's watchdog handler: a hang shows as SIGALRM */
+  alarm(20);
+}
+
+/* Submits tiny items to the global queues without pause; waits for each thousand (so the
+ * queues stay short and the workers keep stealing). */
+static void *pusher(void *arg) {
+  long qos = (long)arg;
+  rgcd_group_t g = rgcd_group_create();
+  CHECK(g != NULL);
+  rgcd_queue_t q = rgcd_get_global_queue(qos, 0);
+  while (!atomic_load(&stop)) {
+    for (int i = 0; i < 1000; i++) CHECK_OK(rgcd_group_async_f(g, q, &ran, inc));
+    CHECK_OK(rgcd_group_wait(g, RGCD_TIME_FOREVER));
+  }
+  CHECK_OK(rgcd_release(g));
+  return NULL;
+}
+
+static void child(void) {
+  atomic_long n = 0;
+  rgcd_group_t g = rgcd_group_create();
+  CHECK(g != NULL);
+  rgcd_queue_t q = rgcd_get_global_queue(0, 0);
+  for (int i = 0; i < 100; i++) CHECK_OK(rgcd_group_async_f(g, q, &n, inc));
+  CHECK_OK(rgcd_group_wait(g, deadline_ms(10000)));
+  CHECK_EQ(atomic_load(&n), 100);
+  CHECK_OK(rgcd_release(g));
+}
+
+int main(int argc, char **argv) {
+  int forks = argc > 1 ? atoi(argv[1]) : 300;
+  start_watchdog(240);
+  /* Before rgcd registers its handlers: in the child, this one runs first. */
+  CHECK_EQ(pthread_atfork(NULL, NULL, child_watchdog), 0);
+  size_t base = rgcd_debug_live_objects();
+
+  static const long qos[PUSHERS] = {RGCD_QOS_DEFAULT, RGCD_QOS_USER_INITIATED,
+                                    RGCD_QOS_UTILITY};
+  pthread_t th[PUSHERS];
+  for (int i = 0; i < PUSHERS; i++)
+    CHECK_EQ(pthread_create(&th[i], NULL, pusher, (void *)qos[i]), 0);
+  WAIT_UNTIL(atomic_load(&ran) > 10000, 10000);
+
+  int hung = 0, failed = 0;
+  for (int i = 0; i < forks; i++) {
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+      child();
+      _exit(0);
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+      hung++;
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "fork %d: child status %#x\n", i, status);
+      failed++;
+    }
+  }
+  atomic_store(&stop, 1);
+  for (int i = 0; i < PUSHERS; i++) CHECK_EQ(pthread_join(th[i], NULL), 0);
+  if (hung || failed) {
+    fprintf(stderr, "%d of %d children hung, %d failed\n", hung, forks, failed);
+    return 1;
+  }
+
+  /* The parent's pool goes on. */
+  child();
+  check_quiet_and_freed(base, "parent");
+  printf("fork_storm: %d forks, %ld items run in the parent meanwhile\n", forks,
+         atomic_load(&ran));
+  return 0;
+}

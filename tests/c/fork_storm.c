@@ -4,9 +4,11 @@
  * child waiting forever for that slot, inside the fork handler itself; the injector gate
  * (src/pool/gate.rs) now waits for such operations before the fork.
  *
+ * A fourth thread does the same on a serial queue, with a sync after each burst.
+ *
  * Each child must: leave fork() (a pthread_atfork child handler registered before rgcd's,
  * which runs first, arms the child's watchdog), run work on a global queue and wait for it
- * with a group, and exit 0. A child that hangs is killed by its alarm and reported. The
+ * with a group, run async and sync work on the inherited serial queue, and exit 0. A child that hangs is killed by its alarm and reported. The
  * parent then checks its own pool still works, frees what it made and is quiet.
  *
  * Argument: the number of forks (default 300). */
@@ -18,6 +20,8 @@
 #include <sys/wait.h>
 
 #define PUSHERS 3
+
+static rgcd_queue_t serial_q; /* the serial pusher keeps it busy */
 
 static atomic_int stop;
 static atomic_long ran;
@@ -46,6 +50,17 @@ static void *pusher(void *arg) {
   return NULL;
 }
 
+/* Async onto a serial queue without pause, a sync now and then (a fork catches its wake-ups,
+ * drains and sync hand-offs in every state). */
+static void *serial_pusher(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop)) {
+    for (int i = 0; i < 500; i++) CHECK_OK(rgcd_async_f(serial_q, &ran, inc));
+    CHECK_OK(rgcd_sync_f(serial_q, &ran, inc));
+  }
+  return NULL;
+}
+
 static void child(void) {
   atomic_long n = 0;
   rgcd_group_t g = rgcd_group_create();
@@ -54,6 +69,10 @@ static void child(void) {
   for (int i = 0; i < 100; i++) CHECK_OK(rgcd_group_async_f(g, q, &n, inc));
   CHECK_OK(rgcd_group_wait(g, deadline_ms(10000)));
   CHECK_EQ(atomic_load(&n), 100);
+  /* The inherited serial queue, busy at the fork, goes on. */
+  CHECK_OK(rgcd_async_f(serial_q, &n, inc));
+  CHECK_OK(rgcd_sync_f(serial_q, &n, inc));
+  CHECK_EQ(atomic_load(&n), 102);
   CHECK_OK(rgcd_release(g));
 }
 
@@ -66,9 +85,12 @@ int main(int argc, char **argv) {
 
   static const long qos[PUSHERS] = {RGCD_QOS_DEFAULT, RGCD_QOS_USER_INITIATED,
                                     RGCD_QOS_UTILITY};
-  pthread_t th[PUSHERS];
+  serial_q = rgcd_queue_create("fork_storm.serial", RGCD_QUEUE_SERIAL);
+  CHECK(serial_q != NULL);
+  pthread_t th[PUSHERS + 1];
   for (int i = 0; i < PUSHERS; i++)
     CHECK_EQ(pthread_create(&th[i], NULL, pusher, (void *)qos[i]), 0);
+  CHECK_EQ(pthread_create(&th[PUSHERS], NULL, serial_pusher, NULL), 0);
   WAIT_UNTIL(atomic_load(&ran) > 10000, 10000);
 
   int hung = 0, failed = 0;
@@ -90,7 +112,7 @@ int main(int argc, char **argv) {
     }
   }
   atomic_store(&stop, 1);
-  for (int i = 0; i < PUSHERS; i++) CHECK_EQ(pthread_join(th[i], NULL), 0);
+  for (int i = 0; i <= PUSHERS; i++) CHECK_EQ(pthread_join(th[i], NULL), 0);
   if (hung || failed) {
     fprintf(stderr, "%d of %d children hung, %d failed\n", hung, forks, failed);
     return 1;
@@ -98,6 +120,7 @@ int main(int argc, char **argv) {
 
   /* The parent's pool goes on. */
   child();
+  CHECK_OK(rgcd_release(serial_q));
   check_quiet_and_freed(base, "parent");
   printf("fork_storm: %d forks, %ld items run in the parent meanwhile\n", forks,
          atomic_load(&ran));

@@ -105,21 +105,24 @@ fn mine_slow() -> &'static Mark {
     m
 }
 
+/// Every mark ever made, newest first.
+fn marks() -> impl Iterator<Item = &'static Mark> {
+    let mut p: *const Mark = MARKS.load(Ordering::Acquire);
+    std::iter::from_fn(move || {
+        // SAFETY: marks are leaked, and `next` is set before a mark is published.
+        let m = unsafe { p.as_ref()? };
+        p = m.next;
+        Some(m)
+    })
+}
+
 fn take_free() -> Option<&'static Mark> {
-    let mut p = MARKS.load(Ordering::Acquire);
-    while !p.is_null() {
-        // SAFETY: marks are leaked.
-        let m = unsafe { &*p };
-        if m.free.load(Ordering::Relaxed)
+    marks().find(|m| {
+        m.free.load(Ordering::Relaxed)
             && m.free
                 .compare_exchange(true, false, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
-        {
-            return Some(m);
-        }
-        p = m.next as *mut Mark;
-    }
-    None
+    })
 }
 
 fn make() -> &'static Mark {
@@ -222,17 +225,13 @@ pub(crate) fn close(deadline: Instant) -> bool {
         std::thread::sleep(Duration::from_millis(1));
     }
     fence(Ordering::SeqCst);
-    let mut p = MARKS.load(Ordering::Acquire);
-    while !p.is_null() {
-        // SAFETY: marks are leaked.
-        let m = unsafe { &*p };
+    for m in marks() {
         while m.busy.load(Ordering::Acquire) {
             if Instant::now() >= deadline {
                 return false;
             }
             std::thread::yield_now();
         }
-        p = m.next as *mut Mark;
     }
     true
 }
@@ -246,15 +245,9 @@ pub(crate) fn open() {
 /// operations go on (on the child's threads).
 pub(crate) fn child() {
     let me = MINE.with(|c| c.get());
-    let mut p = MARKS.load(Ordering::Acquire);
-    while !p.is_null() {
-        // SAFETY: marks are leaked.
-        let m = unsafe { &*p };
-        if !ptr::eq(m, me) {
-            m.busy.store(false, Ordering::Relaxed);
-            m.free.store(true, Ordering::Relaxed);
-        }
-        p = m.next as *mut Mark;
+    for m in marks().filter(|m| !ptr::eq(*m, me)) {
+        m.busy.store(false, Ordering::Relaxed);
+        m.free.store(true, Ordering::Relaxed);
     }
     register();
     GATE.closed.store(false, Ordering::Release);
@@ -268,15 +261,7 @@ mod tests {
     fn marks_are_reused_after_thread_exit() {
         // Other tests run threads meanwhile, and may take a freed mark first: the count may
         // grow a little, not by one per thread.
-        let count = || {
-            let mut n = 0;
-            let mut p = MARKS.load(Ordering::Acquire);
-            while !p.is_null() {
-                n += 1;
-                p = unsafe { (*p).next as *mut Mark };
-            }
-            n
-        };
+        let count = || marks().count();
         let before = count();
         for _ in 0..20 {
             std::thread::spawn(|| {

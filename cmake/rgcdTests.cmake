@@ -103,6 +103,18 @@ if(_rgcd_blocks_tests AND RGCD_BLOCKS_C_COMPILER AND RGCD_BLOCKS_RUNTIME)
     rgcd_add_compile_and_run_test(compat_blocks_${_name} "${RGCD_BLOCKS_C_COMPILER}" "${_src}"
       CFLAGS "-fblocks" LIBS "${RGCD_BLOCKS_RUNTIME}")
   endforeach()
+  # C++ with blocks (the header's overloads): clang++ beside the clang above.
+  get_filename_component(_rgcd_blocks_cc_dir "${RGCD_BLOCKS_C_COMPILER}" DIRECTORY)
+  find_program(RGCD_BLOCKS_CXX_COMPILER clang++ HINTS "${_rgcd_blocks_cc_dir}")
+  file(GLOB _rgcd_blocks_cxx_tests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/compat/blocks/*.cpp")
+  if(RGCD_BLOCKS_CXX_COMPILER)
+    foreach(_src IN LISTS _rgcd_blocks_cxx_tests)
+      get_filename_component(_name "${_src}" NAME_WE)
+      string(REGEX REPLACE "^blocks_" "" _name "${_name}")
+      rgcd_add_compile_and_run_test(compat_blocks_${_name} "${RGCD_BLOCKS_CXX_COMPILER}" "${_src}"
+        CFLAGS "-fblocks" LIBS "${RGCD_BLOCKS_RUNTIME}")
+    endforeach()
+  endif()
 elseif(_rgcd_blocks_tests)
   message(STATUS "rgcd: clang or BlocksRuntime (libblocksruntime-dev) not found, block API tests skipped")
 endif()

@@ -849,7 +849,8 @@ static inline void dispatch_debug(dispatch_object_t object, const char *message,
 
 /* ======================================================================
  * dispatch_wait, dispatch_cancel, dispatch_testcancel on any object that has them
- * (C11 _Generic or C++ overloads; libdispatch has the same set, plus block objects)
+ * (C11 _Generic or C++ overloads; with -fblocks, block objects and dispatch_notify too:
+ * see after dispatch_block_testcancel)
  * ====================================================================== */
 #if defined(__cplusplus)
 }
@@ -1390,6 +1391,49 @@ static inline intptr_t dispatch_block_testcancel(dispatch_block_t block)
     struct rgcd_dispatch_block_state *st = rgcd_dispatch_block_state_of(block);
     return st != NULL && __atomic_load_n(&st->cancelled, __ATOMIC_ACQUIRE) != 0;
 }
+
+/* The generic forms know block objects too under -fblocks: dispatch_wait on a group, a
+ * semaphore or a block object; dispatch_notify on a group or a block object;
+ * dispatch_cancel and dispatch_testcancel on a source or a block object. */
+#if defined(__cplusplus)
+}
+static inline intptr_t dispatch_wait(dispatch_block_t block, dispatch_time_t timeout)
+{
+    return dispatch_block_wait(block, timeout);
+}
+static inline void dispatch_notify(dispatch_group_t group, dispatch_queue_t queue, dispatch_block_t notification_block)
+{
+    dispatch_group_notify(group, queue, notification_block);
+}
+static inline void dispatch_notify(dispatch_block_t block, dispatch_queue_t queue, dispatch_block_t notification_block)
+{
+    dispatch_block_notify(block, queue, notification_block);
+}
+static inline void dispatch_cancel(dispatch_block_t block)
+{
+    dispatch_block_cancel(block);
+}
+static inline intptr_t dispatch_testcancel(dispatch_block_t block)
+{
+    return dispatch_block_testcancel(block);
+}
+extern "C" {
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#undef dispatch_wait
+#undef dispatch_cancel
+#undef dispatch_testcancel
+#define dispatch_wait(object, timeout)                                                          \
+    _Generic((object), dispatch_group_t: dispatch_group_wait, dispatch_semaphore_t: dispatch_semaphore_wait, \
+             dispatch_block_t: dispatch_block_wait)((object), (timeout))
+#define dispatch_notify(object, queue, notification_block)                                     \
+    _Generic((object), dispatch_group_t: dispatch_group_notify, dispatch_block_t: dispatch_block_notify)( \
+        (object), (queue), (notification_block))
+#define dispatch_cancel(object)                                                                 \
+    _Generic((object), dispatch_source_t: dispatch_source_cancel, dispatch_block_t: dispatch_block_cancel)((object))
+#define dispatch_testcancel(object)                                                             \
+    _Generic((object), dispatch_source_t: dispatch_source_testcancel,                           \
+             dispatch_block_t: dispatch_block_testcancel)((object))
+#endif
 
 /* Releases a Block_copy'd block passed as context. */
 static inline void rgcd_dispatch_block_release(void *context)

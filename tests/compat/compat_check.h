@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 /* Fails the test (exit 1) with file:line, `msg` and the condition when `cond` is false. */
@@ -47,6 +48,27 @@ static inline void sleep_ms(long ms)
 static inline void nop(void *ctx)
 {
     (void)ctx;
+}
+
+/* CPU time (user + system) the whole process has used, in nanoseconds. */
+static inline uint64_t process_cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+/* The state after: every rgcd object made since the live count was `base` is freed (within
+ * 10 s), and the process uses under 50 ms of CPU in the second after (nothing spins). */
+static inline void check_freed_and_quiet(size_t base)
+{
+    for (int i = 0; i < 10000 && rgcd_debug_live_objects() > base; i++) sleep_ms(1);
+    CHECK(rgcd_debug_live_objects() == base, "rgcd objects left alive");
+    sleep_ms(150); /* workers stop spinning after the last work */
+    uint64_t c0 = process_cpu_ns();
+    sleep_ms(1000);
+    CHECK(process_cpu_ns() - c0 < 50000000ull, "CPU used in the second after");
 }
 
 #endif /* COMPAT_CHECK_H */

@@ -64,14 +64,6 @@ static void wait_gone(struct counts *c, const char *what)
     }
 }
 
-static uint64_t cpu_ns(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
-           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
-}
-
 int main(void)
 {
     dispatch_queue_t q = dispatch_queue_create("compat.source_lifecycle", NULL);
@@ -111,9 +103,9 @@ int main(void)
     CHECK(r.eofs == 1 && r.bytes == 20, "bytes then EOF");
     int events = r.events;
     sleep_ms(150);
-    uint64_t c0 = cpu_ns();
+    uint64_t c0 = process_cpu_ns();
     sleep_ms(1000);
-    uint64_t used = cpu_ns() - c0;
+    uint64_t used = process_cpu_ns() - c0;
     printf("compat_source_lifecycle: %d read events, %d EOF, %.1f ms CPU in the second after\n",
            (int)r.events, (int)r.eofs, (double)used / 1e6);
     CHECK(r.events == events && r.eofs == 1, "EOF delivered once");

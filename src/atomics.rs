@@ -16,7 +16,9 @@
 //!
 //! or `ctest --test-dir build -L loom`. Only the state that those models exercise goes through
 //! here: the queue's state word and item list (with the items' `next` links), the semaphore's
-//! count and slow side, the group's counter and slow side, the source's state word. Everything
+//! count and slow side, the group's counter and slow side (their slow side's lock is
+//! `objlock.rs`, which switches to loom's `Mutex` and `Condvar` the same way), the source's
+//! state word. Everything
 //! else (statics, the pool, the reactor) keeps `std`'s types, which loom could not construct
 //! outside a model; nothing but the models runs in a `--cfg loom` build.
 //!
@@ -26,13 +28,9 @@
 
 #[cfg(not(all(loom, test)))]
 pub(crate) use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64};
-#[cfg(not(all(loom, test)))]
-pub(crate) use std::sync::{Condvar, Mutex};
 
 #[cfg(all(loom, test))]
 pub(crate) use loom::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64};
-#[cfg(all(loom, test))]
-pub(crate) use loom::sync::{Condvar, Mutex};
 
 /// A busy-wait hint: `std::hint::spin_loop`, or under loom a yield to another thread (a loop
 /// that spins on loom's atomics must let the thread it waits for run).

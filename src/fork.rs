@@ -99,14 +99,33 @@ pub(crate) fn generation() -> u32 {
 /// inherited.
 static INHERITED: AtomicBool = AtomicBool::new(false);
 
-/// Registers the handlers, once per process (called when the pool or the reactor starts).
+/// Registers the handlers, once per process: when the library is loaded (`REGISTER_AT_LOAD`),
+/// and again (a no-op then) when the pool or the reactor starts or a thread enters its first
+/// section of the injector gate.
 pub(crate) fn register() {
+    // Miri has neither `pthread_atfork` nor `membarrier`; its tests do not fork.
+    if cfg!(miri) {
+        return;
+    }
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         crate::pool::gate::register();
         // SAFETY: three `extern "C"` functions without arguments, which never unwind.
         unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
     });
+}
+
+/// Registers the handlers when the library is loaded, before the program has threads: a
+/// fork racing the first registration (another thread inside `register`'s `Once`) would
+/// leave the `Once` running forever in the child.
+#[cfg(all(target_os = "linux", not(miri)))]
+#[used]
+#[link_section = ".init_array"]
+static REGISTER_AT_LOAD: extern "C" fn() = register_at_load;
+
+#[cfg(all(target_os = "linux", not(miri)))]
+extern "C" fn register_at_load() {
+    register();
 }
 
 fn take_all(held: &mut Held) -> bool {

@@ -9,9 +9,10 @@
 //! the group is still on its way out. So a blocking `wait` takes a reference of its own before
 //! it sets the flag, and a `leave` that will empty a flagged group takes one before its CAS.
 
-use crate::atomics::{AtomicU64, Condvar, Mutex};
+use crate::atomics::AtomicU64;
 use crate::error::{Error, ErrorKind};
 use crate::object::{Kind, ObjExtras, ObjHeader};
+use crate::objlock::ObjLock;
 use crate::queue::{Queue, QueueInner, QueueRef};
 use crate::task::{self, TaskHeader};
 use crate::time::Time;
@@ -74,8 +75,8 @@ pub(crate) struct GroupInner {
     pub(crate) obj: ObjHeader,
     pub(crate) extras: ObjExtras,
     state: AtomicU64,
-    slow: Mutex<Slow>,
-    cv: Condvar,
+    /// Waiters and notifications (a fork never cuts a holder: `objlock.rs`).
+    slow: ObjLock<Slow>,
 }
 
 impl GroupInner {
@@ -84,8 +85,7 @@ impl GroupInner {
             obj: ObjHeader::new(Kind::Group, 0),
             extras: ObjExtras::default(),
             state: AtomicU64::new(0),
-            slow: Mutex::new(Slow::default()),
-            cv: Condvar::new(),
+            slow: ObjLock::new(Slow::default()),
         })
     }
 
@@ -150,7 +150,7 @@ impl GroupInner {
     #[cold]
     fn emptied(&self) {
         let notify = {
-            let mut slow = self.slow.lock().unwrap();
+            let mut slow = self.slow.lock();
             // The count may have gone up again meanwhile: that zero has passed.
             if self.state.load(Ordering::Acquire) >> 1 != 0 {
                 return;
@@ -166,7 +166,7 @@ impl GroupInner {
         for n in notify {
             n.deliver();
         }
-        self.cv.notify_all();
+        self.slow.notify_all();
     }
 
     /// Waits until the count is zero or `deadline` passes.
@@ -194,7 +194,7 @@ impl GroupInner {
     }
 
     fn block(&self, deadline: Time) -> Result<(), Error> {
-        let mut slow = self.slow.lock().unwrap();
+        let mut slow = self.slow.lock();
         let prev = self.state.fetch_or(WAITERS, Ordering::AcqRel);
         if prev >> 1 == 0 {
             return Ok(());
@@ -205,15 +205,9 @@ impl GroupInner {
                 return Ok(());
             }
             match deadline.remaining_ns() {
-                None => slow = self.cv.wait(slow).unwrap(),
+                None => slow = self.slow.wait(slow, None),
                 Some(0) => return Err(Error::timed_out()),
-                Some(ns) => {
-                    slow = self
-                        .cv
-                        .wait_timeout(slow, Duration::from_nanos(ns))
-                        .unwrap()
-                        .0
-                }
+                Some(ns) => slow = self.slow.wait(slow, Some(Duration::from_nanos(ns))),
             }
         }
     }
@@ -227,7 +221,7 @@ impl GroupInner {
     /// Registers `n` to be delivered when the count reaches zero (now, if it is zero).
     fn notify_with(&self, n: Notify) {
         {
-            let mut slow = self.slow.lock().unwrap();
+            let mut slow = self.slow.lock();
             let prev = self.state.fetch_or(WAITERS, Ordering::AcqRel);
             if prev >> 1 != 0 {
                 slow.notify.push(n);
@@ -276,7 +270,7 @@ fn unbalanced_leave() -> Error {
 impl Drop for GroupInner {
     fn drop(&mut self) {
         self.obj.kill();
-        for n in std::mem::take(&mut self.slow.get_mut().unwrap().notify) {
+        for n in std::mem::take(&mut self.slow.get_mut().notify) {
             n.discard();
         }
         crate::semaphore::finalize_on_default(&self.extras);

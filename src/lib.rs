@@ -39,6 +39,7 @@ mod fork;
 mod group;
 mod io;
 mod object;
+mod objlock;
 mod once;
 mod pool;
 mod queue;

@@ -12,9 +12,10 @@
 //! alive; a signal that found a waiter takes one before it posts the permit (the waiter cannot
 //! return before that) and drops it after its last touch.
 
-use crate::atomics::{AtomicIsize, Condvar, Mutex};
+use crate::atomics::AtomicIsize;
 use crate::error::{Error, ErrorKind};
 use crate::object::{Kind, ObjExtras, ObjHeader};
+use crate::objlock::ObjLock;
 use crate::task;
 use crate::time::Time;
 use std::sync::atomic::Ordering;
@@ -26,8 +27,8 @@ pub(crate) struct SemaphoreInner {
     pub(crate) obj: ObjHeader,
     pub(crate) extras: ObjExtras,
     value: AtomicIsize,
-    permits: Mutex<usize>,
-    cv: Condvar,
+    /// Permits posted for counted waiters (a fork never cuts a holder: `objlock.rs`).
+    permits: ObjLock<usize>,
 }
 
 /// Runs an object's finalizer on the default global queue.
@@ -51,8 +52,7 @@ impl SemaphoreInner {
             obj: ObjHeader::new(Kind::Semaphore, 0),
             extras: ObjExtras::default(),
             value: AtomicIsize::new(value),
-            permits: Mutex::new(0),
-            cv: Condvar::new(),
+            permits: ObjLock::new(0),
         }))
     }
 
@@ -111,14 +111,14 @@ impl SemaphoreInner {
 
     /// Waits for the permit of a claim already counted in `value`.
     fn block(&self, deadline: Time) -> Result<(), Error> {
-        let mut permits = self.permits.lock().unwrap();
+        let mut permits = self.permits.lock();
         loop {
             if *permits > 0 {
                 *permits -= 1;
                 return Ok(());
             }
             match deadline.remaining_ns() {
-                None => permits = self.cv.wait(permits).unwrap(),
+                None => permits = self.permits.wait(permits, None),
                 Some(0) => {
                     // Give our claim back, unless a signal already counted us.
                     let mut v = self.value.load(Ordering::Relaxed);
@@ -135,18 +135,12 @@ impl SemaphoreInner {
                     }
                     // A signal is posting a permit for us: take it.
                     while *permits == 0 {
-                        permits = self.cv.wait(permits).unwrap();
+                        permits = self.permits.wait(permits, None);
                     }
                     *permits -= 1;
                     return Ok(());
                 }
-                Some(ns) => {
-                    permits = self
-                        .cv
-                        .wait_timeout(permits, Duration::from_nanos(ns))
-                        .unwrap()
-                        .0
-                }
+                Some(ns) => permits = self.permits.wait(permits, Some(Duration::from_nanos(ns))),
             }
         }
     }
@@ -193,8 +187,8 @@ impl SemaphoreInner {
         // until this one is taken; ours then covers the rest, even if the waiter releases the
         // last reference as soon as it wakes.
         let _this = self.keep_alive();
-        *self.permits.lock().unwrap() += 1;
-        self.cv.notify_one();
+        *self.permits.lock() += 1;
+        self.permits.notify_one();
     }
 }
 
@@ -352,7 +346,7 @@ mod loom_model {
 
     /// The count and the slow side once every thread is done.
     fn settled(s: &SemaphoreInner) -> (isize, usize) {
-        (s.value.load(Ordering::SeqCst), *s.permits.lock().unwrap())
+        (s.value.load(Ordering::SeqCst), *s.permits.lock())
     }
 
     #[test]

@@ -1,25 +1,31 @@
-//! The injector gate: a fork never catches a thread inside an operation on a root queue.
+//! The injector gate: a fork never catches a thread inside an operation on a root queue, nor
+//! holding an object's lock.
 //!
 //! The root queues are crossbeam `Injector`s. A push claims a slot, then writes it; a steal
 //! that reaches the claimed slot waits for the write, and a push or steal at the end of a
 //! block waits for the thread that installs the next one. A forked child has only the
 //! forking thread, so an operation another thread was in the middle of never ends there:
 //! the child's next steal of that slot (the fork handler's own, or a worker's) would wait
-//! forever.
+//! forever. The same holds for the lock of a group's or a semaphore's slow side
+//! (`objlock.rs`): held by a thread the child does not have, it stays held there.
 //!
-//! So every injector operation runs inside [`enter`] / [`Section::drop`] on the calling
-//! thread's [`Mark`], and the fork's prepare handler [`close`]s the gate: it sets `closed`,
-//! then waits until no mark is busy. An operation that starts after the gate closed waits in
-//! [`enter`] until the parent or child handler opens it again.
+//! So every injector operation, and every hold of an object lock, is a *section*: it runs
+//! between [`enter`] and [`Section::drop`] on the calling thread's [`Mark`], and the fork's
+//! prepare handler [`close`]s the gate: it sets `closed`, then waits until no mark has a
+//! section open. The outermost section that starts after the gate closed waits in [`enter`]
+//! until the parent or child handler opens it again (a section inside another does not
+//! wait: the fork already waits for the outer one).
 //!
-//! The handshake is Dekker's (the thread: store `busy`, load `closed`; the forker: store
-//! `closed`, load every `busy`), which needs a store-load barrier on both sides. The hot
+//! The handshake is Dekker's (the thread: store its depth, load `closed`; the forker: store
+//! `closed`, load every depth), which needs a store-load barrier on both sides. The hot
 //! side pays none: the forker runs `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which puts
 //! that barrier into every running thread of the process (an interprocessor interrupt;
 //! a thread not running has passed a barrier when it was switched out). Where the kernel
-//! refuses `membarrier`, `fenced` is set and each operation fences instead. What an
-//! operation costs here: a thread-local read (workers pass their mark along instead), two
-//! stores to the thread's own cache line and two loads of a line only forks write.
+//! refuses `membarrier`, `fenced` is set and each outermost section fences instead. What a
+//! section costs here: a thread-local read (workers pass their mark along instead), a load
+//! and two stores on the thread's own cache line and two loads of a line only forks write.
+//! Nothing in a section may block on a thread outside one, nor take a lock the prepare
+//! handler holds while it waits (it waits at most until its deadline, then forks anyway).
 //!
 //! Marks are never freed: a thread's mark goes back to a free list at its exit (a thread-local
 //! destructor) and the next new thread reuses it, so a forker can read every mark without a
@@ -28,7 +34,7 @@
 
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The gate's state, alone on its cache line: read by every injector operation, written
@@ -45,11 +51,11 @@ static GATE: Gate = Gate {
     fenced: AtomicBool::new(false),
 };
 
-/// One thread's record: is it inside an injector operation? On its own cache line (only its
-/// thread writes it).
+/// One thread's record: how many sections (injector operations, object locks held) it is
+/// inside. On its own cache line (only its thread writes it).
 #[repr(align(128))]
 pub(crate) struct Mark {
-    busy: AtomicBool,
+    depth: AtomicU32,
     /// Not owned by a thread: the next new thread may take it.
     free: AtomicBool,
     /// The list of every mark (see `MARKS`).
@@ -77,7 +83,7 @@ impl Drop for GiveBack {
         if !m.is_null() {
             // SAFETY: marks are leaked: they live for the process.
             let m = unsafe { &*m };
-            m.busy.store(false, Ordering::Release);
+            m.depth.store(0, Ordering::Release);
             m.free.store(true, Ordering::Release);
         }
     }
@@ -96,6 +102,9 @@ pub(crate) fn mine() -> &'static Mark {
 
 #[cold]
 fn mine_slow() -> &'static Mark {
+    // The fork handlers close the gate: they must exist once a section can (a program that
+    // uses only groups and semaphores starts neither the pool nor the reactor).
+    crate::fork::register();
     let m = take_free().unwrap_or_else(make);
     MINE.with(|c| c.set(m));
     // Give it back at exit; a thread already past its thread-local destructors keeps it.
@@ -128,13 +137,18 @@ fn take_free() -> Option<&'static Mark> {
 fn make() -> &'static Mark {
     let mut head = MARKS.load(Ordering::Acquire);
     let m = Box::leak(Box::new(Mark {
-        busy: AtomicBool::new(false),
+        depth: AtomicU32::new(0),
         free: AtomicBool::new(false),
         next: head,
     }));
     loop {
-        match MARKS.compare_exchange_weak(head, m, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => return m,
+        match MARKS.compare_exchange_weak(head, m, Ordering::SeqCst, Ordering::Acquire) {
+            Ok(_) => {
+                // Against `close`, which looks at `MARKS` after closing the gate: either it
+                // sees this mark, or this thread's first section sees the gate closed.
+                fence(Ordering::SeqCst);
+                return m;
+            }
             Err(h) => {
                 head = h;
                 m.next = h;
@@ -143,29 +157,35 @@ fn make() -> &'static Mark {
     }
 }
 
-/// An injector operation in progress on this thread's mark; ends when dropped.
+/// A section in progress on this thread's mark; ends when dropped.
 pub(crate) struct Section<'a>(&'a Mark);
 
 impl Drop for Section<'_> {
     #[inline]
     fn drop(&mut self) {
-        // Release: a forker that sees the mark idle sees the operation's writes.
-        self.0.busy.store(false, Ordering::Release);
+        // Release: a forker that sees the mark idle sees the section's writes.
+        let d = self.0.depth.load(Ordering::Relaxed);
+        self.0.depth.store(d - 1, Ordering::Release);
     }
 }
 
-/// Marks `mark` busy for an injector operation; waits first while a fork is in progress.
+/// Begins a section on `mark` (an injector operation, an object lock held); the outermost
+/// one waits first while a fork is in progress. A section inside another never waits: the
+/// fork is already waiting for the outer one to end.
 #[inline]
 pub(crate) fn enter(mark: &Mark) -> Section<'_> {
-    mark.busy.store(true, Ordering::Relaxed);
-    if GATE.fenced.load(Ordering::Relaxed) {
-        fence(Ordering::SeqCst);
-    } else {
-        // The forker's membarrier orders the store above before the load below.
-        compiler_fence(Ordering::SeqCst);
-    }
-    if GATE.closed.load(Ordering::Relaxed) {
-        wait_open(mark);
+    let d = mark.depth.load(Ordering::Relaxed);
+    mark.depth.store(d + 1, Ordering::Relaxed);
+    if d == 0 {
+        if GATE.fenced.load(Ordering::Relaxed) {
+            fence(Ordering::SeqCst);
+        } else {
+            // The forker's membarrier orders the store above before the load below.
+            compiler_fence(Ordering::SeqCst);
+        }
+        if GATE.closed.load(Ordering::Relaxed) {
+            wait_open(mark);
+        }
     }
     Section(mark)
 }
@@ -173,7 +193,7 @@ pub(crate) fn enter(mark: &Mark) -> Section<'_> {
 #[cold]
 fn wait_open(mark: &Mark) {
     loop {
-        mark.busy.store(false, Ordering::Release);
+        mark.depth.store(0, Ordering::Release);
         let mut rounds = 0u32;
         while GATE.closed.load(Ordering::Acquire) {
             rounds += 1;
@@ -183,7 +203,7 @@ fn wait_open(mark: &Mark) {
                 std::thread::sleep(Duration::from_micros(50));
             }
         }
-        mark.busy.store(true, Ordering::Relaxed);
+        mark.depth.store(1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         if !GATE.closed.load(Ordering::Relaxed) {
             return;
@@ -218,6 +238,12 @@ pub(crate) fn register() {
 /// operation, or until `deadline`. Returns whether every operation ended.
 pub(crate) fn close(deadline: Instant) -> bool {
     GATE.closed.store(true, Ordering::SeqCst);
+    fence(Ordering::SeqCst);
+    if MARKS.load(Ordering::SeqCst).is_null() {
+        // No thread has ever had a section (and one publishing its first mark now sees the
+        // gate closed: see `make`): nothing to wait for, and no barrier needed.
+        return true;
+    }
     if !GATE.fenced.load(Ordering::Relaxed) && !membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) {
         // From now on operations fence; one that began just now may not have, and its
         // store reaches memory within microseconds.
@@ -226,7 +252,7 @@ pub(crate) fn close(deadline: Instant) -> bool {
     }
     fence(Ordering::SeqCst);
     for m in marks() {
-        while m.busy.load(Ordering::Acquire) {
+        while m.depth.load(Ordering::Acquire) != 0 {
             if Instant::now() >= deadline {
                 return false;
             }
@@ -246,7 +272,7 @@ pub(crate) fn open() {
 pub(crate) fn child() {
     let me = MINE.with(|c| c.get());
     for m in marks().filter(|m| !ptr::eq(*m, me)) {
-        m.busy.store(false, Ordering::Relaxed);
+        m.depth.store(0, Ordering::Relaxed);
         m.free.store(true, Ordering::Relaxed);
     }
     register();

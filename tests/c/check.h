@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,22 @@ static inline void start_watchdog(unsigned seconds) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGALRM, &sa, NULL);
   alarm(seconds);
+}
+
+/* Waits up to `ms` milliseconds for child `pid` to end: returns 1 with its status in
+ * `*status`, or 0 after killing it (SIGKILL) and reaping it when it did not end in time (a
+ * hung child; it may hang before fork() returns in it, where no alarm of its own is set). */
+static inline int wait_child(pid_t pid, long ms, int *status) {
+  for (long waited = 0;; waited++) {
+    pid_t r = waitpid(pid, status, WNOHANG);
+    CHECK(r >= 0);
+    if (r == pid) return 1;
+    if (waited >= ms) break;
+    sleep_ms(1);
+  }
+  kill(pid, SIGKILL);
+  CHECK_EQ(waitpid(pid, status, 0), pid);
+  return 0;
 }
 
 #endif

@@ -142,6 +142,7 @@ if(RGCD_VALGRIND)
   # Fewer rounds under valgrind (the argument each program takes).
   set(_rgcd_memcheck_args_c_semaphore_release_while_waiting 200)
   set(_rgcd_memcheck_args_c_release_after_wake 200)
+  set(_rgcd_memcheck_args_c_source_release_in_handler 300)
   # Each misuse case runs in a forked child that _exits holding the objects the case made
   # (on purpose): leaks there are the table's, not rgcd's. Memory errors still fail it.
   set(_rgcd_memcheck_opts_c_misuse_table --leak-check=no)

@@ -14,8 +14,8 @@
 //!
 //! Nothing done under the lock may take one of the global locks that the prepare handler
 //! holds while it waits (rgcd's allocator, the pool's, the reactor's), nor block: the
-//! holders are the slow paths of `group.rs` and `semaphore.rs`, which only update their
-//! state there. Under loom (`atomics.rs`), the same API is loom's `Mutex` and `Condvar`.
+//! holders are the slow paths of `group.rs` and `semaphore.rs` and a source's handler table
+//! (`source.rs`), which only update their state or copy a handler there. Under loom (`atomics.rs`), the same API is loom's `Mutex` and `Condvar`.
 
 #[cfg(not(all(loom, test)))]
 pub(crate) use imp::*;

@@ -32,6 +32,7 @@ use crate::atomics;
 use crate::error::{Error, ErrorKind};
 use crate::event;
 use crate::object::{Kind, ObjExtras, ObjHeader};
+use crate::objlock::ObjLock;
 use crate::queue::{self, release_raw, retain_raw, QueueInner};
 use crate::task::{Action, CFunction, TaskHeader};
 use crate::time::Time;
@@ -165,7 +166,10 @@ pub(crate) struct SourceInner {
     pub(crate) handle: usize,
     pub(crate) mask: usize,
     target: AtomicPtr<QueueInner>,
-    handlers: Mutex<Handlers>,
+    /// Taken for a few instructions by each handler call and change; a fork never cuts a
+    /// holder (`objlock.rs`), so a child can still cancel an inherited source that fired
+    /// often in the parent.
+    handlers: ObjLock<Handlers>,
     spec: Mutex<Option<TimerSpec>>,
     /// The armed timer (`TimerId::pack`) or `NO_TIMER`; changed under the reactor's timer lock.
     pub(crate) timer: AtomicU64,
@@ -255,7 +259,7 @@ impl SourceInner {
             handle,
             mask,
             target: AtomicPtr::new(t as *const QueueInner as *mut QueueInner),
-            handlers: Mutex::new(Handlers {
+            handlers: ObjLock::new(Handlers {
                 event: Handler::None,
                 cancel: Handler::None,
                 registration: Handler::None,
@@ -303,7 +307,7 @@ impl SourceInner {
         // Setting a handler (and its context) happens before the handler runs.
         crate::tsan::release(self);
         let old = {
-            let mut hs = self.handlers.lock().unwrap();
+            let mut hs = self.handlers.lock();
             let slot = match which {
                 Which::Event => &mut hs.event,
                 Which::Cancel => &mut hs.cancel,
@@ -318,7 +322,7 @@ impl SourceInner {
     /// Drops every handler (after cancellation completed), releasing their contexts.
     fn clear_handlers(&self) {
         let old = {
-            let mut hs = self.handlers.lock().unwrap();
+            let mut hs = self.handlers.lock();
             (
                 std::mem::replace(&mut hs.event, Handler::None),
                 std::mem::replace(&mut hs.cancel, Handler::None),
@@ -361,7 +365,7 @@ impl SourceInner {
     fn call(&self, which: Which) {
         crate::tsan::acquire(self);
         let h = {
-            let hs = self.handlers.lock().unwrap();
+            let hs = self.handlers.lock();
             match which {
                 Which::Event => hs.event.clone(),
                 Which::Cancel => hs.cancel.clone(),
@@ -483,6 +487,11 @@ impl SourceInner {
 
     /// Starts the source: registers it with the reactor and lets it deliver.
     pub(crate) fn activate(self: &Arc<Self>) -> Result<(), Error> {
+        // Our own reference until we return: once registered, the source can deliver, and a
+        // handler may cancel and release it (a one-shot timer that lets itself go) while this
+        // call still looks at it. Seen under valgrind in `c_source_timer_short`, where the
+        // measured timer is released a second after its first fire.
+        let _this = Arc::clone(self);
         let Some(prev) = state::activate(&self.state) else {
             return Ok(());
         };
@@ -531,6 +540,9 @@ impl SourceInner {
     }
 
     pub(crate) fn resume(self: &Arc<Self>) -> Result<(), Error> {
+        // As in `activate`: once resumed, a handler may run and release the source before
+        // this call has scheduled it.
+        let _this = Arc::clone(self);
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & SUSPEND_MASK == 0 {

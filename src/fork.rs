@@ -18,7 +18,7 @@
 //! - **child** lets them go, then resets the pool (no workers; jobs from the dead workers'
 //!   deques move to a root queue) and the reactor (new epoll, eventfd and signal pipe; the
 //!   inherited ones are shared with the parent and are closed). It starts no thread: the
-//!   child's first use of rgcd does (`start_inherited_work`), so that a language runtime
+//!   child's first use of rgcd (a wait, a submission) does (`start_inherited_work`), so that a language runtime
 //!   that repairs itself after `fork` (CPython reinitialises its GIL) has done so before an
 //!   rgcd thread can call into it.
 //!
@@ -221,9 +221,11 @@ extern "C" fn child() {
     });
 }
 
-/// In a forked child, the first time it waits on rgcd: starts threads for the work and timers
-/// it inherited. (Submitting work to an idle queue starts a worker by itself, and that worker
-/// finds the inherited work too.) One relaxed load otherwise.
+/// In a forked child, the first time it waits on rgcd, or submits to a queue whose drain is
+/// already queued (an inherited one, maybe, which no thread would run otherwise): starts
+/// threads for the work and timers it inherited. (Submitting work that wakes a queue starts
+/// a worker by itself, and that worker finds the inherited work too.) One relaxed load
+/// otherwise.
 #[inline]
 pub(crate) fn start_inherited_work() {
     if INHERITED.load(Ordering::Relaxed) {

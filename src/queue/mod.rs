@@ -515,6 +515,10 @@ impl QueueInner {
     /// `task` must be a live item in no list; ownership passes to the queue.
     #[inline]
     pub(crate) unsafe fn enqueue(&self, task: NonNull<TaskHeader>) {
+        // In a forked child, the drain this item waits behind may be one inherited from the
+        // parent, which no thread runs until something starts the child's workers: this
+        // does, on the child's first submission (one relaxed load otherwise).
+        crate::fork::start_inherited_work();
         // Serial queues, the usual target, inline: one swap, and a wake-up when the list was
         // empty. The other kinds are out of line, so that this stays small enough to inline.
         if self.flavor() == Flavor::Serial {
@@ -1159,6 +1163,7 @@ impl Queue {
 /// queue that is locked, not waiting at a barrier, not held by the forking thread, and whose
 /// drain is not queued on its root queue gets its drain queued again (with a reference of its
 /// own: if the lost wake-up had taken one, that one leaks; an early free would be worse).
+/// An unlocked queue with items (a wake-up the fork cut before it locked the queue) is woken.
 ///
 /// # Safety
 /// Only in a forked child, before any other thread exists, with the pool's pretend searcher
@@ -1186,7 +1191,17 @@ pub(crate) unsafe fn repair_after_fork(pool: &crate::pool::Pool) {
             continue;
         }
         let s = q.state.load(Ordering::SeqCst);
-        if s & LOCKED == 0 || s & BARRIER_WAIT != 0 || held.contains(&a) {
+        if s & LOCKED == 0 {
+            // Items, and no drain will come for them: a producer the fork stopped between
+            // its push onto the empty list and its wake-up (a thread merging into a busy
+            // source, say), or a drain between its unlock and its look for more. Wake it
+            // (a suspended or inactive queue stays asleep, as it should).
+            if !q.list.is_empty() {
+                q.wakeup();
+            }
+            continue;
+        }
+        if s & BARRIER_WAIT != 0 || held.contains(&a) {
             continue;
         }
         let t = q.target_ptr();

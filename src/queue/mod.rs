@@ -513,18 +513,20 @@ impl QueueInner {
     ///
     /// # Safety
     /// `task` must be a live item in no list; ownership passes to the queue.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn enqueue(&self, task: NonNull<TaskHeader>) {
-        // In a forked child, the drain this item waits behind may be one inherited from the
-        // parent, which no thread runs until something starts the child's workers: this
-        // does, on the child's first submission (one relaxed load otherwise).
-        crate::fork::start_inherited_work();
         // Serial queues, the usual target, inline: one swap, and a wake-up when the list was
         // empty. The other kinds are out of line, so that this stays small enough to inline.
         if self.flavor() == Flavor::Serial {
             // SAFETY: per the contract.
             if unsafe { self.list.push(task) } {
                 self.wakeup();
+            } else {
+                // No wake-up: the queue's drain is queued or running. In a forked child that
+                // drain may be one inherited from the parent, which no thread runs until
+                // something starts the child's workers: this does (one relaxed load
+                // otherwise; `wakeup` does the same when the queue is locked).
+                crate::fork::start_inherited_work();
             }
             return;
         }
@@ -564,12 +566,16 @@ impl QueueInner {
                 // SAFETY: per the contract.
                 if unsafe { self.list.push(task) } {
                     self.wakeup();
+                } else {
+                    crate::fork::start_inherited_work();
                 }
             }
             Flavor::Serial => {
                 // SAFETY: per the contract.
                 if unsafe { self.list.push(task) } {
                     self.wakeup();
+                } else {
+                    crate::fork::start_inherited_work();
                 }
             }
         }
@@ -670,6 +676,8 @@ impl QueueInner {
     /// Makes a non-empty, unlocked, runnable queue drain on its target.
     pub(crate) fn wakeup(&self) {
         if !state::try_lock(&self.state) {
+            // Locked: its drain is queued or running (see `enqueue`).
+            crate::fork::start_inherited_work();
             return;
         }
         // SAFETY: the drain owns this reference until it unlocks.

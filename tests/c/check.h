@@ -178,4 +178,28 @@ static inline int wait_child(pid_t pid, long ms, int *status) {
   return 0;
 }
 
+/* Forks `forks` times, one child at a time; each child runs `child` and exits 0 (a failed
+ * CHECK exits 1). Counts in `*hung` the children that did not end within 20 s (killed) and in
+ * `*failed` those that ended otherwise than with status 0 (each reported on stderr). */
+static inline void fork_children(int forks, void (*child)(void), int *hung, int *failed) {
+  *hung = 0;
+  *failed = 0;
+  for (int i = 0; i < forks; i++) {
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+      child();
+      _exit(0);
+    }
+    int status = 0;
+    if (!wait_child(pid, 20000, &status)) {
+      (*hung)++;
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "fork %d: child status %#x\n", i, status);
+      (*failed)++;
+    }
+  }
+}
+
 #endif

@@ -117,23 +117,8 @@ int main(int argc, char **argv) {
   CHECK_EQ(pthread_create(&th[3], NULL, merger, NULL), 0);
   WAIT_UNTIL(atomic_load(&handled) > 100, 10000);
 
-  int hung = 0, failed = 0;
-  for (int i = 0; i < forks; i++) {
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-      child();
-      _exit(0);
-    }
-    int status = 0;
-    if (!wait_child(pid, 20000, &status)) {
-      hung++;
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      fprintf(stderr, "fork %d: child status %#x\n", i, status);
-      failed++;
-    }
-  }
+  int hung, failed;
+  fork_children(forks, child, &hung, &failed);
   atomic_store(&stop, 1);
   for (int i = 0; i < 4; i++) CHECK_EQ(pthread_join(th[i], NULL), 0);
   if (hung || failed) {

@@ -69,7 +69,7 @@ unsafe impl Sync for Mark {}
 static MARKS: AtomicPtr<Mark> = AtomicPtr::new(ptr::null_mut());
 
 thread_local! {
-    /// This thread's mark (null until its first injector operation).
+    /// This thread's mark (null until its first section).
     static MINE: Cell<*const Mark> = const { Cell::new(ptr::null()) };
     /// Gives the mark back at thread exit.
     static GIVE_BACK: GiveBack = const { GiveBack };
@@ -102,8 +102,10 @@ pub(crate) fn mine() -> &'static Mark {
 
 #[cold]
 fn mine_slow() -> &'static Mark {
-    // The fork handlers close the gate: they must exist once a section can (a program that
-    // uses only groups and semaphores starts neither the pool nor the reactor).
+    // The fork handlers close the gate, so they must exist once a section can. They are
+    // registered when the library is loaded (`fork::REGISTER_AT_LOAD`); this covers a link
+    // that left that constructor out (a static library whose linker kept only the objects it
+    // needed), at the cost of a `Once` check per new thread.
     crate::fork::register();
     let m = take_free().unwrap_or_else(make);
     MINE.with(|c| c.set(m));
